@@ -1,0 +1,5 @@
+import sys
+
+from batchgen.cli import main
+
+sys.exit(main())

@@ -1,0 +1,89 @@
+"""A job: one generation request, with the identity that makes resuming safe.
+
+A job's key is derived from the model, the full request body (a local frame counted by
+its content hash, never its path) and the sample number, so reordering a manifest or
+editing unrelated jobs never changes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+KEY_LENGTH = 16
+FRAME_FIELDS = ("startFrame", "endFrame")
+
+
+@dataclass(frozen=True)
+class LocalFrame:
+    """An image on disk that must be uploaded before the job can be submitted."""
+
+    path: Path  # absolute
+    sha256: str
+    display: str  # as the manifest wrote it, for messages and plans
+
+    @property
+    def identity(self) -> str:
+        return f"sha256:{self.sha256}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """One generation to run: what to send, and where its files go."""
+
+    key: str
+    id: str  # the prompt's id (user-given, or prompt-N)
+    index: int  # 1-based position of the prompt in the manifest
+    sample: int  # 1-based
+    model: str
+    prompt: str  # after substitution
+    params: dict[str, Any]  # the request body but the prompt; local frames by display path
+    frames: dict[str, LocalFrame] = field(default_factory=dict)
+    variables: dict[str, str] = field(default_factory=dict)  # prompt variables of its combination
+    filename: str = ""  # relative POSIX path inside the output folder
+    source: str = ""  # file the job came from
+    line: int | None = None
+
+    def body(self, frame_assets: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """The request body to send; `frame_assets` maps a frame's sha256 to its asset id."""
+        body = {"prompt": self.prompt, **self.params}
+        for name, frame in self.frames.items():
+            if frame_assets is None or frame.sha256 not in frame_assets:
+                raise KeyError(f"frame {frame.display} of job {self.id} has not been uploaded")
+            body[name] = frame_assets[frame.sha256]
+        return body
+
+    def identity_body(self) -> dict[str, Any]:
+        """The body as it counts for identity: local frames by content hash."""
+        body = {"prompt": self.prompt, **self.params}
+        for name, frame in self.frames.items():
+            body[name] = frame.identity
+        return body
+
+    def label(self) -> str:
+        """How messages name this job, e.g. `knight #3 (duration=10s, loop=true)`."""
+        return job_label(self.id, self.sample, self.variables)
+
+
+def job_label(job_id: str, sample: int, shown: Mapping[str, Any]) -> str:
+    inner = ", ".join(f"{k}={_plain(v)}" for k, v in shown.items())
+    return f"{job_id} #{sample}" + (f" ({inner})" if inner else "")
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def job_key(model: str, identity_body: Mapping[str, Any], sample: int) -> str:
+    """The stable key of a job: same model, body and sample give the same key."""
+    payload = canonical_json({"model": model, "body": dict(identity_body), "sample": sample})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:KEY_LENGTH]
