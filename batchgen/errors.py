@@ -11,6 +11,7 @@
         │   ├── ServerError       5xx
         │   └── TransportError    time-out or dropped connection
         ├── AmbiguousSubmission   a generate call whose outcome is unknown: never resent
+        ├── URLExpired            the CDN refused a signed URL (403): fetch the asset again
         ├── JobRejected           400/404/422: this job fails, the batch goes on
         └── AccessDenied          401/403: stop the whole batch                             -> exit 3
 
@@ -113,6 +114,10 @@ class AmbiguousSubmission(APIError):
     The job may or may not exist on the server. The client never resends such a call;
     the runner must look the job up (list jobs, match metadata.input) first.
     """
+
+
+class URLExpired(APIError):
+    """The CDN refused a signed download URL (403): it expired; get the asset again for a new one."""
 
 
 class JobRejected(APIError):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-from batchgen.errors import BatchgenError
+from batchgen.errors import BatchgenError, ManifestError
 
-COMMANDS = ["validate", "plan"]
+COMMANDS = ["validate", "plan", "run", "status", "estimate", "schema", "report", "simulate"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,9 +33,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except ManifestError as exc:
+        # One problem per line, like `validate`, so every command reads the same way.
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print("batchgen: the manifest is invalid; nothing was sent", file=sys.stderr)
+        return exc.exit_code
     except BatchgenError as exc:
         print(f"batchgen: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        # `batchgen status | head`: the reader left; stop quietly, as Unix tools do.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("batchgen: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,307 @@
+"""The async Scenario API client: one connection pool, typed errors, safe retries.
+
+Idempotent calls (reads, dry runs, bulk reads, uploads) retry retriable errors with
+the client's RetryPolicy. A real generate call is sent once: if its outcome is
+unknown (time-out or dropped connection after sending, or a 5xx) it raises
+AmbiguousSubmission and the caller must look for the job before thinking of sending
+it again. Only a connection that failed before anything was sent is retried.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
+
+import anyio
+import httpx
+
+from batchgen.api.auth import BasicAuth, Credentials
+from batchgen.api.retry import RetryPolicy, call_with_retry
+from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, JobRejected, RateLimited,
+                             ServerError, TransportError, URLExpired, UsageError)
+
+DEFAULT_BASE_URL = "https://api.cloud.scenario.com/v1"
+BASE_URL_VARIABLE = "SCENARIO_BASE_URL"
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=120.0)
+MAX_BULK_ASSETS = 200
+FILTER_NAMES = {"page_size": "pageSize", "pagination_token": "paginationToken",
+                "created_after": "createdAfter", "updated_after": "updatedAfter",
+                "status": "status", "type": "type", "author_id": "authorId",
+                "project_id": "projectId"}
+
+
+class ConnectFailed(TransportError):
+    """The connection could not be opened: nothing was sent, so resending is safe."""
+
+
+def resolve_base_url(base_url: str | None = None) -> str:
+    """`base_url`, else SCENARIO_BASE_URL, else Scenario's; UsageError if it is no http(s) URL."""
+    url = base_url or os.environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL
+    if not url.startswith(("http://", "https://")) or not httpx.URL(url).host:
+        raise UsageError(f"the API base URL {url!r} is not an http(s) URL")
+    return url.rstrip("/")
+
+
+class ScenarioClient:
+    """Scenario's API over one httpx connection pool; use as `async with`.
+
+    Methods return the API's JSON (dicts, extra fields kept) and raise the errors of
+    `batchgen.errors`. `transport` plugs in e.g. `httpx.ASGITransport(sim.app)`.
+    """
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None,
+                 api_secret: str | None = None, *, transport: httpx.AsyncBaseTransport | None = None,
+                 timeout: httpx.Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
+                 max_connections: int = 32,
+                 sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:
+        self.base_url = resolve_base_url(base_url)
+        self._credentials = Credentials.resolve(api_key, api_secret)
+        self.retry = retry
+        self._sleep = sleep
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url + "/", auth=BasicAuth(self._credentials), transport=transport,
+            timeout=timeout, follow_redirects=False,
+            limits=httpx.Limits(max_connections=max_connections,
+                                max_keepalive_connections=max_connections),
+            headers={"accept": "application/json", "user-agent": "batchgen"})
+
+    def __repr__(self) -> str:
+        return f"ScenarioClient(base_url={self.base_url!r})"
+
+    async def __aenter__(self) -> "ScenarioClient":
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    # -- the API -------------------------------------------------------------------------
+
+    async def generate(self, model: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+        """Launch a generation (the whole answer, with `job`); with dry_run, its cost (HTTP 269).
+
+        A real generate is never resent after it may have reached the API: see the
+        module docstring. RateLimited (429) is raised as is: no job was created.
+        """
+        path = f"generate/custom/{model}"
+        if dry_run:
+            return await self._call("POST", path, json=body, params={"dryRun": "true"})
+        attempt = lambda: self._send("POST", path, json=body)  # noqa: E731
+        try:
+            response = await call_with_retry(attempt, self.retry, what=f"POST /{path}",
+                                             retry_on=(ConnectFailed,), sleep=self._sleep)
+            return _json(response)
+        except ConnectFailed:
+            raise
+        except (TransportError, ServerError) as exc:
+            raise AmbiguousSubmission(
+                f"the generate call for {model} may or may not have created a job "
+                f"({exc.message}); look the job up before submitting it again",
+                status=exc.status, body=exc.body) from exc
+
+    async def get_job(self, job_id: str) -> dict[str, Any]:
+        """The Job."""
+        return (await self._call("GET", f"jobs/{job_id}"))["job"]
+
+    async def list_jobs(self, **filters: Any) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of jobs, newest first, and the token of the next page (None at the end).
+
+        Filters: page_size, pagination_token, created_after, updated_after (ISO strings
+        or datetimes), status, type, author_id, project_id.
+        """
+        answer = await self._call("GET", "jobs", params=_filters(filters))
+        return answer.get("jobs", []), answer.get("nextPaginationToken") or None
+
+    async def iter_jobs(self, **filters: Any) -> AsyncIterator[dict[str, Any]]:
+        """Every job matching the filters, following pagination."""
+        token = filters.pop("pagination_token", None)
+        while True:
+            jobs, token = await self.list_jobs(**filters, pagination_token=token)
+            for job in jobs:
+                yield job
+            if not token:
+                return
+
+    async def get_asset(self, asset_id: str) -> dict[str, Any]:
+        """The Asset (its `url` is a fresh signed URL)."""
+        return (await self._call("GET", f"assets/{asset_id}"))["asset"]
+
+    async def get_assets(self, asset_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """The Assets of these ids (asked 200 at a time); unknown ids are left out."""
+        ids = list(dict.fromkeys(asset_ids))
+        found: list[dict[str, Any]] = []
+        for start in range(0, len(ids), MAX_BULK_ASSETS):
+            chunk = ids[start:start + MAX_BULK_ASSETS]
+            found += (await self._call("POST", "assets/get-bulk", json={"assetIds": chunk}))["assets"]
+        return found
+
+    async def upload_image(self, data: bytes, name: str) -> dict[str, Any]:
+        """Upload an image (inline base64); the new Asset, whose id startFrame/endFrame take.
+
+        Retried like a read: a repeated upload only leaves a spare asset, nothing billed.
+        """
+        payload = {"image": base64.b64encode(data).decode("ascii"), "name": name}
+        return (await self._call("POST", "assets", json=payload))["asset"]
+
+    async def get_model(self, model_id: str) -> dict[str, Any]:
+        """The model's definition, with its `inputs`."""
+        return (await self._call("GET", f"models/{model_id}"))["model"]
+
+    @contextlib.asynccontextmanager
+    async def download(self, url: str) -> AsyncIterator["Download"]:
+        """Stream a signed CDN URL without credentials (the CDN may be another host).
+
+        Raises URLExpired on 403 (get the asset again for a fresh URL), and the usual
+        errors otherwise; a body cut short raises TransportError while reading.
+        """
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("download needs an absolute http(s) URL")
+        request = self._http.build_request("GET", url, headers={"accept": "*/*"})
+        where = f"GET {httpx.URL(url).copy_with(query=None)}"
+        try:
+            response = await self._http.send(request, auth=None, stream=True, follow_redirects=True)
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, where) from exc
+        try:
+            if response.status_code != 200:
+                await response.aread()
+                if response.status_code == 403:
+                    raise URLExpired(f"the download URL was refused ({where}: 403); "
+                                     "get the asset again for a fresh URL", status=403)
+                raise _status_error(response, where)
+            yield Download(response, where)
+        finally:
+            await response.aclose()
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
+        """An idempotent call, retried as the policy says; its JSON answer."""
+        attempt = lambda: self._send(method, path, **kw)  # noqa: E731
+        response = await call_with_retry(attempt, self.retry, what=f"{method} /{path}",
+                                         sleep=self._sleep)
+        return _json(response)
+
+    async def _send(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        """One request; any answer but 2xx, and any transport failure, raises an APIError."""
+        where = f"{method} /{path}"
+        try:
+            response = await self._http.request(method, path, **kw)
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, where) from exc
+        if not 200 <= response.status_code < 300:
+            raise _status_error(response, where, self._credentials)
+        return response
+
+
+class Download:
+    """A streamed download: `status_code`, `headers`, and `aiter_bytes()` that checks length."""
+
+    def __init__(self, response: httpx.Response, where: str) -> None:
+        self._response = response
+        self._where = where
+        self.status_code = response.status_code
+        self.headers = response.headers
+        length = response.headers.get("content-length")
+        self.expected_size = int(length) if length and length.isdigit() else None
+
+    async def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]:
+        """The body in chunks; TransportError if the connection drops or the body is short."""
+        received = 0
+        try:
+            async for chunk in self._response.aiter_bytes(chunk_size):
+                received += len(chunk)
+                yield chunk
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, self._where) from exc
+        if self.expected_size is not None and received != self.expected_size:
+            raise TransportError(f"{self._where}: the download stopped at {received} of "
+                                 f"{self.expected_size} bytes")
+
+
+def _json(response: httpx.Response) -> dict[str, Any]:
+    try:
+        answer = response.json()
+    except ValueError:
+        raise ServerError(f"the API answered {response.status_code} with a body that is not JSON",
+                          status=response.status_code) from None
+    if not isinstance(answer, dict):
+        raise ServerError("the API answered with JSON that is not an object",
+                          status=response.status_code)
+    return answer
+
+
+def _filters(filters: dict[str, Any]) -> dict[str, str]:
+    params = {}
+    for name, value in filters.items():
+        if name not in FILTER_NAMES:
+            raise TypeError(f"list_jobs() got an unknown filter {name!r}")
+        if value is None:
+            continue
+        if isinstance(value, datetime):
+            value = value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        params[FILTER_NAMES[name]] = str(value)
+    return params
+
+
+def _transport_error(exc: httpx.TransportError, where: str) -> TransportError:
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return ConnectFailed(f"{where}: could not connect ({type(exc).__name__}); nothing was sent")
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "lost the connection"
+    return TransportError(f"{where}: {kind} ({type(exc).__name__}) before a complete answer")
+
+
+def _status_error(response: httpx.Response, where: str,
+                  credentials: Credentials | None = None) -> APIError:
+    """The APIError for a non-2xx answer, with the API's message, hint and details."""
+    status = response.status_code
+    try:
+        body: Any = response.json()
+    except (ValueError, json.JSONDecodeError):
+        body = None
+    data = body if isinstance(body, dict) else {}
+    details = data.get("details") if isinstance(data.get("details"), dict) else {}
+    message = str(data.get("message") or data.get("error") or response.reason_phrase or "no message")
+    hint = data.get("hint") or details.get("hint")
+    if credentials is not None:  # an API never should echo them; make sure we never repeat them
+        message = credentials.redact(message)
+    text = f"{where} answered {status}: {message}"
+    if status == 429:
+        return RateLimited(text, retry_after=_retry_after(response), hint=hint, body=body,
+                           action_limit=_int(details.get("actionLimit")),
+                           action_name=details.get("actionName"))
+    if status in (401, 403):
+        return AccessDenied(text, status=status, hint=hint, body=body)
+    if status >= 500 or status in (408, 409):
+        error = ServerError(text, status=status, hint=hint, body=body)
+        error.retry_after = _retry_after(response)
+        return error
+    return JobRejected(text, status=status, hint=hint, body=body)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        try:
+            return max(0.0, parsedate_to_datetime(value).timestamp() - datetime.now(timezone.utc).timestamp())
+        except (TypeError, ValueError):
+            return None
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,118 @@
+"""A replay checkpoint, so a big ledger is not replayed from its first line every time.
+
+`load_state(ledger)` is `replay(read_events(ledger))`, only faster: it starts from
+`.ledger.jsonl.checkpoint` (the replayed state of the ledger's first N bytes) when that
+still matches the ledger, and replays only the lines added since. The ledger stays the
+one source of truth: a checkpoint is used only if the ledger's first bytes and the
+bytes just before N are those it was made from, and anything wrong with it (missing,
+damaged, an older format, a rewritten ledger) means a full replay. Deleting it is
+always safe.
+
+A checkpoint is written only after replaying at least `MIN_BYTES` new bytes, so small
+ledgers never have one and a big one is rewritten rarely. Writing is best effort (a
+read-only folder just goes without).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import msgspec
+
+from batchgen.ledger import EventReader, paused_gc
+from batchgen.state import KeyState, LedgerState, replay
+
+VERSION = 1
+MIN_BYTES = 4 << 20
+_PROBE = 256  # bytes compared at the ledger's start and just before the checkpoint's offset
+
+
+class _Checkpoint(msgspec.Struct):
+    version: int
+    offset: int
+    lines: int
+    head: bytes
+    tail: bytes
+    jobs: list[KeyState]
+    uploads: dict[str, str]
+    ceiling: int | None
+    spent: float
+    known_job_ids: list[str]
+
+
+_decoder = msgspec.msgpack.Decoder(_Checkpoint)
+
+
+def checkpoint_path(ledger: str | os.PathLike[str]) -> Path:
+    """Where the checkpoint of a ledger lives (beside it, hidden)."""
+    ledger = Path(ledger)
+    return ledger.with_name(f".{ledger.name}.checkpoint")
+
+
+def load_state(ledger: str | os.PathLike[str]) -> LedgerState:
+    """The replayed state of a ledger, starting from a valid checkpoint if there is one."""
+    ledger = Path(ledger)
+    with paused_gc():
+        start = _read_checkpoint(ledger)
+        state = _state(start) if start else LedgerState()
+        reader = EventReader(ledger, offset=start.offset if start else 0,
+                             lines=start.lines if start else 0)
+        replay(reader, state)
+        if reader.clean and reader.offset - (start.offset if start else 0) >= MIN_BYTES:
+            _write_checkpoint(ledger, state, reader)
+    return state
+
+
+def _state(checkpoint: _Checkpoint) -> LedgerState:
+    state = LedgerState()
+    state.jobs = {ks.key: ks for ks in checkpoint.jobs}
+    state.uploads = checkpoint.uploads
+    state.ceiling = checkpoint.ceiling
+    state.spent = checkpoint.spent
+    state.known_job_ids = set(checkpoint.known_job_ids)
+    return state
+
+
+def _read_checkpoint(ledger: Path) -> _Checkpoint | None:
+    try:
+        checkpoint = _decoder.decode(checkpoint_path(ledger).read_bytes())
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if checkpoint.version != VERSION or checkpoint.offset <= 0:
+        return None
+    head, tail = _probes(ledger, checkpoint.offset)
+    if (head, tail) != (checkpoint.head, checkpoint.tail):
+        return None
+    return checkpoint
+
+
+def _probes(ledger: Path, offset: int) -> tuple[bytes | None, bytes | None]:
+    """The ledger's first bytes and those just before `offset` (None if it is shorter)."""
+    try:
+        with open(ledger, "rb") as handle:
+            head = handle.read(min(_PROBE, offset))
+            handle.seek(max(0, offset - _PROBE))
+            tail = handle.read(offset - max(0, offset - _PROBE))
+    except OSError:
+        return None, None
+    if len(tail) != offset - max(0, offset - _PROBE):
+        return None, None
+    return head, tail
+
+
+def _write_checkpoint(ledger: Path, state: LedgerState, reader: EventReader) -> None:
+    head, tail = _probes(ledger, reader.offset)
+    if head is None or tail is None:
+        return
+    checkpoint = _Checkpoint(version=VERSION, offset=reader.offset, lines=reader.lines,
+                             head=head, tail=tail, jobs=list(state.jobs.values()),
+                             uploads=state.uploads, ceiling=state.ceiling, spent=state.spent,
+                             known_job_ids=sorted(state.known_job_ids))
+    path = checkpoint_path(ledger)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_bytes(msgspec.msgpack.encode(checkpoint))
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)

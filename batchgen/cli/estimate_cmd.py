@@ -1,0 +1,46 @@
+"""`batchgen estimate MANIFEST`: what a batch costs, from the API's dry runs."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import anyio
+
+from batchgen.cli.connect import add_api_options, open_client
+from batchgen.estimate import DEFAULT_CONCURRENCY, Estimate, estimate
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "estimate", help="ask the API what a manifest costs (dry runs; nothing is generated)",
+        description="Price every job of MANIFEST with the API's dry run: one dry run per "
+        "distinct priced combination of parameters, never one per job. Nothing is generated "
+        "or charged.")
+    parser.add_argument("manifest", metavar="MANIFEST", help="a YAML or CSV manifest")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--concurrency", metavar="N", type=int, default=DEFAULT_CONCURRENCY,
+                        help=f"dry runs in flight at once (default {DEFAULT_CONCURRENCY})")
+    add_api_options(parser)
+    parser.set_defaults(func=estimate_command)
+
+
+def estimate_command(args: argparse.Namespace) -> int:
+    """Handle `batchgen estimate`: 0 when every combination was priced, 1 otherwise."""
+    from batchgen.validate import load_batch
+
+    batch = load_batch(args.manifest)
+    client = open_client(args)  # credentials are checked before anything is sent
+
+    async def go() -> Estimate:
+        async with client:
+            return await estimate(client, batch.model, batch.jobs,
+                                  concurrency=max(1, args.concurrency))
+
+    result = anyio.run(go)
+    if args.json:
+        print(json.dumps({"name": batch.name, **result.to_json()}, indent=2, ensure_ascii=False))
+    else:
+        print(f"{batch.name} ({batch.model}):")
+        print(result.render())
+    return 0 if result.complete else 1

@@ -1,0 +1,208 @@
+"""`batchgen run MANIFEST`: run what is not done yet, resuming from the ledger."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+from batchgen.cli.connect import add_api_options, open_client
+from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings
+from batchgen.errors import BatchgenError, ManifestError, UsageError
+from batchgen.report import report_targets
+from batchgen.runner import DEFAULT_CONCURRENCY, SIMULATED_API, RunOptions, RunSummary, run_batch
+
+# The in-process simulator runs this many simulated seconds per real second, so the
+# Quick start sweep (jobs of 40 to 120 simulated seconds) finishes in seconds.
+SIMULATE_TIME_SCALE = 20.0
+SIMULATE_POLL_INTERVAL = 0.25
+SIMULATE_RECOVERY_WAIT = 1.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run what is not done yet; resumes from the ledger",
+        description="Run every job of MANIFEST that is not done yet: upload local frames, "
+        "submit, poll, and download the videos into the output folder. Safe to run again at "
+        "any time: the ledger makes it resume, never submit a job twice.")
+    parser.add_argument("manifest", metavar="MANIFEST", help="a YAML or CSV manifest")
+    parser.add_argument("--out", metavar="DIR",
+                        help="output folder (default: the manifest's `output`)")
+    parser.add_argument("--concurrency", metavar="N", type=_positive_int,
+                        default=DEFAULT_CONCURRENCY,
+                        help=f"generations in flight at once (default {DEFAULT_CONCURRENCY}; "
+                        "never above a ceiling the API states)")
+    parser.add_argument("--max-cu", metavar="N", type=float,
+                        help="budget cap in creative units (not available yet)")
+    parser.add_argument("--retry-failed", action="store_true",
+                        help="submit failed jobs again (only those)")
+    parser.add_argument("--shard", metavar="I/N", help="run shard I of N (not available yet)")
+    add_api_options(parser)
+    add_max_jobs(parser)
+    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="plain log lines instead of a progress bar")
+    parser.add_argument("--json", action="store_true",
+                        help="print a machine-readable summary on stdout at the end")
+    timing = parser.add_argument_group("timing")
+    timing.add_argument("--poll-interval", metavar="SECONDS", type=_positive_float,
+                        help="seconds between two looks at a running job (default 5)")
+    timing.add_argument("--recovery-wait", metavar="SECONDS", type=_non_negative_float,
+                        help="how long after a lost answer a job list that lacks the job proves "
+                        "it was never received, so it may be sent (default 150)")
+    parser.set_defaults(func=run_command)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Handle `batchgen run`; returns the exit code."""
+    from batchgen.api.auth import Credentials
+    from batchgen.validate import load_batch
+
+    if args.max_cu is not None:
+        raise UsageError("--max-cu is not available yet; run without it (nothing was sent)")
+    if args.shard is not None:
+        raise UsageError("--shard is not available yet; run without it (nothing was sent)")
+    if args.simulate and args.base_url:
+        raise UsageError("--simulate and --base-url exclude each other: --simulate runs the "
+                         "built-in simulator in this process")
+    if not args.simulate:
+        Credentials.resolve()  # before anything else: say which variables to set
+    try:
+        batch = load_batch(args.manifest, max_jobs=args.max_jobs)
+    except ManifestError as exc:
+        print_problems(exc, args.manifest)
+        return exc.exit_code
+    print_warnings(batch)
+    options = RunOptions(
+        concurrency=args.concurrency, retry_failed=args.retry_failed,
+        progress=False if args.no_progress else None,
+        output=Path(args.out).resolve() if args.out else None,
+        handle_signals=True, resume_command=resume_command(args),
+        api=SIMULATED_API if args.simulate else _api_label(args.base_url))
+    if args.simulate:
+        # The in-process simulator forgets its jobs and assets when the process ends.
+        options.drain_on_interrupt = True
+        options.reuse_uploads = False
+        options.poll_interval = SIMULATE_POLL_INTERVAL
+        options.submit.recovery_wait = SIMULATE_RECOVERY_WAIT
+    if args.poll_interval is not None:
+        options.poll_interval = args.poll_interval
+    if args.recovery_wait is not None:
+        options.submit.recovery_wait = args.recovery_wait
+    summary = anyio.run(_run, batch, args, options)
+    stream = sys.stderr if args.json else sys.stdout
+    print_summary(summary, stream)
+    write_run_report(summary.output, stream)
+    if args.json:
+        print(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+    return summary.exit_code
+
+
+async def _run(batch: Any, args: argparse.Namespace, options: RunOptions) -> RunSummary:
+    sim_knobs = {"time_scale": SIMULATE_TIME_SCALE} if args.simulate else {}
+    async with open_client(args, **sim_knobs) as client:
+        return await run_batch(batch, client, options=options)
+
+
+def write_run_report(output: str, stream: Any) -> None:
+    """The HTML comparison of the output folder, refreshed after every run.
+
+    The run's outcome is already safe in the ledger, so a report that cannot be
+    written is a warning, never a change of exit code.
+    """
+    try:
+        path, _ = report_targets([output])
+    except (BatchgenError, OSError) as exc:
+        print(f"warning: the report could not be written: {exc}", file=sys.stderr)
+        return
+    print(f"report {_shown(str(path))}", file=stream)
+
+
+def print_summary(summary: RunSummary, stream: Any) -> None:
+    """The human summary at the end of a run."""
+    c = summary.counts
+    print(f"{summary.name}: {summary.total} jobs: {c['succeeded']} succeeded, "
+          f"{c['failed']} failed, {c['running']} running, {c['pending']} pending "
+          f"({summary.elapsed:.1f} s; this run submitted {summary.submitted}, "
+          f"downloaded {summary.downloaded})", file=stream)
+    for failure in summary.failed:
+        hint = f" ({failure['hint']})" if failure.get("hint") else ""
+        print(f"  failed {failure['label']}: {failure['error']}{hint}", file=stream)
+    for problem in summary.download_errors:
+        print(f"  not downloaded: {problem}", file=stream)
+    print(f"files in {_shown(summary.output)}, ledger {_shown(summary.ledger)}", file=stream)
+    if summary.access_denied:
+        print(f"stopped: the API refused access ({summary.access_denied}); check the "
+              "credentials and the plan, then run the same command again", file=stream)
+    elif summary.interrupted:
+        running = (f" The {c['running']} jobs still running on the server are picked up by the "
+                   "next run, not submitted again." if c["running"] else "")
+        print(f"interrupted.{running} Resume with:\n  {summary.resume_command}", file=stream)
+    elif summary.failed:
+        print("to submit the failed jobs again: add --retry-failed", file=stream)
+
+
+def resume_command(args: argparse.Namespace) -> str:
+    """The command that resumes this run (the same command, as it was given)."""
+    words = ["batchgen", "run", args.manifest]
+    for flag, value in (("--out", args.out), ("--base-url", args.base_url),
+                        ("--poll-interval", args.poll_interval),
+                        ("--recovery-wait", args.recovery_wait), ("--max-jobs", args.max_jobs)):
+        if value is not None:
+            words += [flag, str(value)]
+    if args.concurrency != DEFAULT_CONCURRENCY:
+        words += ["--concurrency", str(args.concurrency)]
+    for flag, on in (("--retry-failed", args.retry_failed), ("--simulate", args.simulate),
+                     ("--yes", args.yes), ("--no-progress", args.no_progress),
+                     ("--json", args.json)):
+        if on:
+            words.append(flag)
+    return shlex.join(words)
+
+
+def _api_label(base_url: str | None) -> str:
+    import os
+
+    return base_url or os.environ.get("SCENARIO_BASE_URL") or "scenario"
+
+
+def _shown(path: str) -> str:
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of at least 0")
+    return value

@@ -1,0 +1,124 @@
+"""`batchgen simulate`: serve the simulated Scenario API on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from batchgen.api.auth import KEY_VARIABLE, SECRET_VARIABLE
+from batchgen.errors import UsageError
+
+DUMMY_KEY, DUMMY_SECRET = "sim-key", "sim-secret"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "simulate", help="serve the simulated Scenario API on loopback",
+        description="Serve the simulated Scenario API (jobs, assets, signed URLs, faults) on "
+        "a loopback address until Ctrl-C. It expects the credentials in "
+        f"{KEY_VARIABLE}/{SECRET_VARIABLE} if they are set, else {DUMMY_KEY}/{DUMMY_SECRET}. "
+        "Durations are in simulated seconds; --time-scale sets how many pass per real second.")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="loopback address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=port, default=8787, help="port (default 8787; 0 = any free)")
+    parser.add_argument("--duration", type=positive, nargs=2, metavar=("MIN", "MAX"),
+                        default=(40.0, 120.0), help="job duration range, simulated seconds (40 120)")
+    parser.add_argument("--time-scale", type=positive, default=1.0,
+                        help="simulated seconds per real second (default 1)")
+    parser.add_argument("--ceiling", type=whole, default=10,
+                        help="jobs in flight before generate answers 429 (default 10)")
+    parser.add_argument("--url-lifetime", type=positive, default=3600.0,
+                        help="life of a signed download URL, simulated seconds (default 3600)")
+    parser.add_argument("--retry-after", type=positive, default=5.0,
+                        help="Retry-After advised with a 429, simulated seconds (default 5)")
+    for name, what in (("server-error", "API requests answering 500/502/503"),
+                       ("drop", "API requests whose connection is dropped mid-answer"),
+                       ("truncate", "downloads cut off halfway"),
+                       ("failure", "jobs ending in failure")):
+        parser.add_argument(f"--{name}-rate", type=rate, default=0.0, metavar="P",
+                            help=f"share of {what} (0..1, default 0)")
+    parser.add_argument("--after-create-rate", type=rate, default=0.5, metavar="P",
+                        help="share of generate faults striking after the job was created "
+                        "(default 0.5)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for reproducible runs")
+    parser.add_argument("--access-denied", action="store_true",
+                        help="answer generate with 403, as for a plan without the model")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from batchgen.simulator.server import base_url, bind, serve
+
+    sim, from_env = build_simulator(args)
+    sock = bind(args.host, args.port)
+    url = base_url(sock)
+    credentials = (f"the credentials in {KEY_VARIABLE}/{SECRET_VARIABLE}" if from_env
+                   else f"{KEY_VARIABLE}={DUMMY_KEY} {SECRET_VARIABLE}={DUMMY_SECRET}")
+    print(f"Simulated Scenario API on {url} (Ctrl-C to stop)\n"
+          f"Use it with: SCENARIO_BASE_URL={url} and {credentials}", flush=True)
+    serve(sim, sock)
+    return 0
+
+
+def build_simulator(args: argparse.Namespace):
+    """The Simulator the options describe, and whether it takes the environment's credentials."""
+    from batchgen.simulator import Simulator
+
+    if args.duration[0] > args.duration[1]:
+        raise UsageError(f"--duration {args.duration[0]:g} {args.duration[1]:g}: MIN is above MAX")
+    key, secret = os.environ.get(KEY_VARIABLE), os.environ.get(SECRET_VARIABLE)
+    from_env = bool(key and secret)
+    sim = Simulator(
+        api_key=key if from_env else DUMMY_KEY, api_secret=secret if from_env else DUMMY_SECRET,
+        duration_range=tuple(args.duration), time_scale=args.time_scale, ceiling=args.ceiling,
+        url_lifetime=args.url_lifetime, retry_after=args.retry_after,
+        server_error_rate=args.server_error_rate, drop_rate=args.drop_rate,
+        truncate_rate=args.truncate_rate, failure_rate=args.failure_rate,
+        after_create_rate=args.after_create_rate, seed=args.seed,
+        access_denied=args.access_denied)
+    return sim, from_env
+
+
+def rate(text: str) -> float:
+    """argparse type: a probability between 0 and 1."""
+    value = _number(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
+    return value
+
+
+def positive(text: str) -> float:
+    """argparse type: a number above 0."""
+    value = _number(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not above 0")
+    return value
+
+
+def whole(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def port(text: str) -> int:
+    """argparse type: a TCP port, 0 to 65535."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port number (0 to 65535)")
+    return value
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None

@@ -1,0 +1,119 @@
+"""How many generations may be in flight at once: one small, explicit, adaptive limiter.
+
+A slot is held from just before a generate call until the job is final on the server
+(downloads do not hold one). The limit is the smallest of:
+- what the user asked for (`--concurrency`);
+- the ceiling the API stated in a 429 (`details.actionLimit`): once stated, held for
+  the rest of the run, and kept in the ledger so the next run starts there;
+- without a stated ceiling, a window learnt from bare 429s: it drops to the number
+  of our jobs the API accepted, then probes one slot higher after a quiet spell,
+  waiting twice as long after each probe the API refuses (few 429s, still finds room
+  that frees up).
+Waiters are served first come, first served, so jobs start in manifest order.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import anyio
+
+
+class Limiter:
+    """Counts generations in flight and makes callers wait for a free slot."""
+
+    def __init__(self, limit: int, *, ceiling: int | None = None, probe_after: int = 8):
+        if limit < 1:
+            raise ValueError("the concurrency limit must be at least 1")
+        self.limit = limit
+        self.ceiling = ceiling
+        self.window: int | None = None  # learnt from 429s that state no ceiling
+        self.in_flight = 0
+        self.peak = 0
+        self._probe_after = probe_after  # accepted submissions before probing one higher
+        self._quiet = 0  # accepted submissions since the window last moved
+        self._probing = False  # the window was raised and the API has not yet taken that many
+        self._waiters: deque[anyio.Event] = deque()
+
+    @property
+    def effective(self) -> int:
+        """How many generations may be in flight now: never above a stated ceiling."""
+        bound = self.limit
+        if self.ceiling is not None:
+            bound = min(bound, self.ceiling)
+        elif self.window is not None:
+            bound = min(bound, self.window)
+        return max(1, bound)
+
+    async def acquire(self) -> None:
+        """Wait for a free slot and take it."""
+        if not self._waiters and self.in_flight < self.effective:
+            self._take()
+            return
+        granted = anyio.Event()
+        self._waiters.append(granted)
+        try:
+            await granted.wait()
+        except BaseException:
+            if granted.is_set():
+                # The slot was handed over just as we were cancelled: give it back.
+                self.release()
+            else:
+                self._waiters.remove(granted)
+            raise
+
+    def occupy(self) -> None:
+        """Count a generation that is already in flight (found in the ledger), without waiting.
+
+        It may take the count above the limit; new submissions then wait until
+        enough of those jobs finish.
+        """
+        self._take()
+
+    def release(self) -> None:
+        """Give a slot back (the job is final, or it never reached the API)."""
+        self.in_flight -= 1
+        self._wake()
+
+    def set_ceiling(self, ceiling: int) -> bool:
+        """Apply a ceiling the API stated; True when it changed the limit."""
+        changed = ceiling != self.ceiling
+        self.ceiling = ceiling
+        self._wake()
+        return changed
+
+    def backoff(self) -> None:
+        """A 429 that states no ceiling: shrink the window to what the API accepted.
+
+        The caller still holds the slot of the refused call, so the API held at most
+        `in_flight - 1` of ours.
+        """
+        if self.ceiling is not None:
+            return
+        if self._probing:
+            self._probe_after *= 2  # that probe was refused: wait longer before the next
+            self._probing = False
+        self.window = max(1, min(self.in_flight - 1, self.window or self.limit))
+        self._quiet = 0
+
+    def accepted(self) -> None:
+        """A generate call was accepted: after a quiet spell, probe one slot higher."""
+        if self.ceiling is not None or self.window is None:
+            return
+        if self.in_flight >= self.window:
+            self._probing = False  # the API took as many as the window allows
+        self._quiet += 1
+        if self._quiet >= self._probe_after and self.window < self.limit:
+            self._quiet = 0
+            self.window += 1
+            self._probing = True
+            self._wake()
+
+    def _take(self) -> None:
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.effective:
+            self._take()
+            self._waiters.popleft().set()

@@ -1,0 +1,306 @@
+"""Expansion: prompts x matrix combinations x samples -> jobs, identical ones merged.
+
+Precedence is defaults < matrix combination < the prompt's own fields, with the model's
+defaults under everything, so writing a default explicitly or leaving it out gives the
+same job key. Jobs whose request bodies come out identical are merged (the first is
+kept). Order: prompts as written, then combinations (the matrix product in the order
+its axes are written, then `include`), then samples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Iterable
+
+from batchgen import modelschema, naming
+from batchgen.errors import ManifestError, Problem
+from batchgen.jobs import FRAME_FIELDS, KEY_LENGTH, Job, LocalFrame, canonical_json, job_label
+from batchgen.manifest import Manifest, PromptSpec
+from batchgen.names import Prepared, prepare
+
+DEFAULT_MAX_JOBS = 100_000
+MAX_COLLISIONS_SHOWN = 10
+
+
+@dataclass
+class Expansion:
+    """The jobs of a manifest and what the report and the runner need beside them.
+
+    Jobs of the same combination share their `params`, `frames` and `variables` dicts
+    (100,000 jobs, a handful of distinct dicts): treat them as read-only.
+    """
+
+    jobs: list[Job]
+    frames: dict[str, LocalFrame]  # by sha256
+    axes: dict[str, list[Any]]
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def expand(m: Manifest, *, max_jobs: int | None = None) -> Expansion:
+    """Expand a shape-checked manifest into jobs; raise ManifestError with every problem.
+
+    `max_jobs` overrides the manifest's own `max_jobs`, which overrides the default
+    (100,000); the count is checked before any job is built.
+    """
+    prepared, problems = prepare(m)
+    if problems:
+        raise ManifestError(problems)
+    limit = max_jobs or m.max_jobs or DEFAULT_MAX_JOBS
+    combos = _checked_combinations(m, limit)
+    return _build(m, prepared, combos)
+
+
+# --- combinations and the job limit ----------------------------------------------------
+
+def _checked_combinations(m: Manifest, limit: int) -> list[dict[str, Any]]:
+    per_combination = sum(spec.samples or m.samples for spec in m.prompts)
+    upper = _product(m.axes.values()) + sum(
+        _product(v for a, v in m.axes.items() if a not in entry) for entry in m.include)
+    if upper * per_combination <= limit:
+        return combinations(m)
+    if upper <= 10 * limit:  # small enough to count exactly: exclude may bring it under
+        combos = combinations(m)
+        if len(combos) * per_combination <= limit:
+            return combos
+        upper = len(combos)
+    count = upper * per_combination
+    if m.samples > 1 and m.doc is not None and "samples" in m.doc:
+        line = m.line("samples")
+    elif m.axes:
+        line = m.line("matrix")
+    else:
+        line = m.line("prompts")
+    raise ManifestError([Problem(m.display, line, (
+        f"this manifest expands to {count:,} jobs, more than the limit of {limit:,}; "
+        f"if that is intended, raise the limit with `max_jobs: {count}` in the manifest "
+        f"or --max-jobs {count}"))])
+
+
+def _product(lists: Iterable[list[Any]]) -> int:
+    return math.prod(len(v) for v in lists)
+
+
+def combinations(m: Manifest) -> list[dict[str, Any]]:
+    """The matrix's combinations in order: the product minus `exclude`, then `include`.
+
+    `exclude` drops a combination when every key of an entry matches (a model parameter
+    that is not an axis matches its value from `defaults`). `include` entries are added
+    after exclusion, so an explicit include always runs; axes an entry does not name
+    take each of their values.
+    """
+    defaults = {**modelschema.param_defaults(), **m.defaults}
+    names = list(m.axes)
+    result: list[dict[str, Any]] = []
+    seen: set[frozenset[tuple[str, Any]]] = set()
+    for values in itertools.product(*m.axes.values()):
+        combo = dict(zip(names, values))
+        if any(all(combo.get(k, defaults.get(k)) == v for k, v in entry.items())
+               for entry in m.exclude):
+            continue
+        _add(combo, result, seen)
+    for entry in m.include:
+        free = [a for a in names if a not in entry]
+        for values in itertools.product(*(m.axes[a] for a in free)):
+            combo = {a: entry[a] if a in entry else values[free.index(a)] for a in names}
+            combo.update((k, v) for k, v in entry.items() if k not in combo)
+            _add(combo, result, seen)
+    return result
+
+
+def _add(combo: dict[str, Any], result: list[dict[str, Any]],
+         seen: set[frozenset[tuple[str, Any]]]) -> None:
+    marker = frozenset((k, (type(v), v)) for k, v in combo.items())
+    if marker not in seen:
+        seen.add(marker)
+        result.append(combo)
+
+
+# --- jobs ------------------------------------------------------------------------------
+
+@dataclass
+class _Variant:
+    """What every job of one combination shares, for prompts that set the same fields."""
+
+    params: dict[str, Any]
+    rules: tuple[str, ...]  # model rules the parameters break
+    frames: dict[str, LocalFrame]
+    body_head: str  # canonical JSON of the identity body before "prompt"...
+    body_tail: str  # ...and after it (keys sort around "prompt")
+    file_values: dict[str, str]  # filename placeholders that are parameters or variables
+
+
+def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Expansion:
+    params_names = set(modelschema.param_names())
+    defaults = {**modelschema.param_defaults(), **m.defaults}
+    fname = prepared.filename
+    file_names = [n for n in fname.names if n not in naming.JOB_FIELDS]
+    skip = m.on_invalid == "skip"
+    problems: list[Problem] = []
+    warnings: list[Problem] = []
+    jobs: list[Job] = []
+    keys: set[str] = set()
+    files: dict[str, Job] = {}
+    collisions: list[tuple[Job, Job]] = []
+    show_combo = bool(m.axes) or bool(m.include)
+    model_json = canonical_json(m.model)
+    combo_params = [{**defaults, **{k: v for k, v in c.items() if k in params_names}}
+                    for c in combos]
+    combo_text = [{k: naming.plain(v) for k, v in c.items() if k not in params_names}
+                  for c in combos]
+    variants: dict[tuple[Any, ...], _Variant] = {}
+    picked: dict[tuple[tuple[str, ...], int], dict[str, str]] = {}
+    prompt_checked: dict[str, str | None] = {}
+
+    for index, (spec, template, pid) in enumerate(zip(m.prompts, prepared.prompts, prepared.ids), 1):
+        samples = spec.samples or m.samples
+        used = template.names
+        fields = tuple(sorted(spec.fields.items()))
+        safe_id = _safe(pid)
+        for number, combo in enumerate(combos, 1):
+            vkey = (spec.base, fields, number) if fields else (number,)
+            variant = variants.get(vkey)
+            if variant is None:
+                params = {**combo_params[number - 1], **spec.fields} if fields \
+                    else combo_params[number - 1]
+                variant = variants[vkey] = _variant(params, combo_text[number - 1], file_names,
+                                                    spec, m, prepared.frames)
+            if variant.rules:
+                label = _label(pid, number, combo, variant.params, show_combo)
+                for rule in variant.rules:
+                    (warnings if skip else problems).append(
+                        Problem(spec.file, spec.line, f"skipped: {rule}" if skip else rule, job=label))
+                continue
+            variables = picked.get((used, number))
+            if variables is None:
+                texts = combo_text[number - 1]
+                variables = picked[(used, number)] = {n: texts[n] for n in used}
+            text = template.render_text(variables) if used else spec.text
+            problem = prompt_checked.get(text, "")
+            if problem == "":
+                problem = prompt_checked[text] = modelschema.prompt_problem(text)
+                if problem:
+                    label = _label(pid, number, combo, variant.params, show_combo and bool(used))
+                    problems.append(Problem(spec.file, spec.line, problem, job=label))
+            if problem:
+                continue
+            body = variant.body_head + _JSON_TEXT(text) + variant.body_tail
+            for sample in range(1, samples + 1):
+                key = _key(body, model_json, sample)
+                if key in keys:
+                    continue  # an identical job came first: merged
+                keys.add(key)
+                values = dict(variant.file_values, id=safe_id, index=index, sample=sample, key=key)
+                if "slug" in fname.names:
+                    values["slug"] = _slug(text)
+                job = Job(key=key, id=pid, index=index, sample=sample, model=m.model, prompt=text,
+                          params=variant.params, frames=variant.frames, variables=variables,
+                          filename=fname.render_text(values), source=spec.file, line=spec.line)
+                folded = job.filename.casefold()
+                if folded in files:
+                    collisions.append((files[folded], job))
+                else:
+                    files[folded] = job
+                jobs.append(job)
+    problems += _collision_problems(m, fname, collisions, list(dict.fromkeys(
+        [*m.axes, *(k for entry in m.include for k in entry)])))
+    if problems:
+        raise ManifestError(problems)
+    frames_by_hash = {f.sha256: f for f in prepared.frames.values() if f is not None}
+    return Expansion(jobs, frames_by_hash, _axes(m, jobs, combos), warnings)
+
+
+_JSON_TEXT = json.encoder.encode_basestring  # canonical_json of a str (ensure_ascii=False)
+
+
+def _key(body_json: str, model_json: str, sample: int) -> str:
+    """jobs.job_key(), computed from the body's JSON serialized once for all samples.
+
+    canonical_json sorts keys, so {"model", "body", "sample"} serializes as below; a test
+    checks that every key equals jobs.job_key(model, job.identity_body(), sample).
+    """
+    payload = f'{{"body":{body_json},"model":{model_json},"sample":{sample}}}'
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:KEY_LENGTH]
+
+
+def _variant(params: dict[str, Any], texts: dict[str, str], file_names: list[str],
+             spec: PromptSpec, m: Manifest, known: dict[tuple[Path, str], LocalFrame | None]
+             ) -> _Variant:
+    frames: dict[str, LocalFrame] = {}
+    identity = dict(params)
+    for name in FRAME_FIELDS:
+        if name in params:
+            frame_base = spec.base if name in spec.fields else m.base
+            frame = known.get((frame_base, params[name]))
+            if frame is not None:
+                frames[name] = frame
+                identity[name] = frame.identity
+    head = [f"{_JSON_TEXT(k)}:{canonical_json(v)}" for k, v in sorted(identity.items()) if k < "prompt"]
+    tail = [f"{_JSON_TEXT(k)}:{canonical_json(v)}" for k, v in sorted(identity.items()) if k > "prompt"]
+    file_values = {n: _safe(params[n]) if n in params else _safe(texts.get(n, "")) for n in file_names}
+    return _Variant(params=params, rules=modelschema.rule_problems(params), frames=frames,
+                    body_head="{" + "".join(h + "," for h in head) + '"prompt":',
+                    body_tail="".join("," + t for t in tail) + "}", file_values=file_values)
+
+
+def _label(pid: str, number: int, combo: dict[str, Any], params: dict[str, Any], show: bool) -> str:
+    """How problems name a (prompt, combination): `knight #3 (resolution=540p, hdr=true)`."""
+    if not show:
+        return pid
+    return job_label(pid, number, {k: params.get(k, v) for k, v in combo.items()})
+
+
+@lru_cache(maxsize=65536)
+def _safe(value: Any) -> str:
+    return naming.safe(value)
+
+
+@lru_cache(maxsize=65536)
+def _slug(text: str) -> str:
+    return naming.slug(text)
+
+
+def _collision_problems(m: Manifest, template: naming.Template,
+                        collisions: list[tuple[Job, Job]], swept: list[str]) -> list[Problem]:
+    def label(job: Job) -> str:
+        values = {**job.variables, **job.params}
+        return job_label(job.id, job.sample, {n: values[n] for n in swept if n in values})
+
+    line = m.line("filename")
+    problems = [Problem(m.display, line, (
+        f"{label(first)} and {label(second)} would both write {second.filename}"
+        + (" (names differing only in letter case collide on many systems)"
+           if first.filename != second.filename else "")
+        + f"; add {{sample}}, {{key}} or a swept parameter to the filename template "
+          f"'{template.text}'"))
+        for first, second in collisions[:MAX_COLLISIONS_SHOWN]]
+    if len(collisions) > MAX_COLLISIONS_SHOWN:
+        problems.append(Problem(m.display, line, f"{len(collisions) - MAX_COLLISIONS_SHOWN:,} more "
+                                "jobs would overwrite another job's file"))
+    return problems
+
+
+def _axes(m: Manifest, jobs: list[Job], combos: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The swept axes with the values that actually occur, in the order the matrix gives.
+
+    Prompt variables are given as text, as in `Job.variables`.
+    """
+    params = set(modelschema.param_names())
+    names = dict.fromkeys(list(m.axes) + [k for c in combos for k in c])
+    axes: dict[str, list[Any]] = {}
+    for name in names:
+        if name in params:
+            seen = dict.fromkeys(j.params.get(name) for j in jobs)
+            declared = list(m.axes.get(name, []))
+        else:
+            seen = dict.fromkeys(j.variables.get(name) for j in jobs)
+            declared = [naming.plain(v) for v in m.axes.get(name, [])]
+        seen.pop(None, None)
+        axes[name] = [v for v in dict.fromkeys(declared) if v in seen] + \
+            [v for v in seen if v not in declared]
+    return axes

@@ -1,0 +1,248 @@
+"""The ledger: an append-only JSON-lines file that makes runs resumable.
+
+One JSON object per line, always with `event` and `t` (UTC ISO-8601), readable with
+`jq`. Each line is written with a single `write` and fsynced before the action it
+records is relied on, so a crash can only ever tear the last line. Reading tolerates
+that torn last line (with a warning); any other unreadable line is a `LedgerError`
+naming its line number, because silently skipping it could resubmit a job.
+
+Decoding uses msgspec: the standard library's json needs about 1.5 s for a
+100,000-job ledger on a modest machine, msgspec a quarter of that.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import os
+import threading
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import msgspec
+
+from batchgen.errors import LedgerError
+
+LEDGER_NAME = "ledger.jsonl"
+
+log = logging.getLogger(__name__)
+
+_decode = msgspec.json.Decoder(dict).decode
+_encode = msgspec.json.Encoder().encode
+_TAIL_BLOCK = 1 << 16
+
+
+def ledger_path(output_dir: str | os.PathLike[str]) -> Path:
+    """Where the ledger of an output folder lives."""
+    return Path(output_dir) / LEDGER_NAME
+
+
+def utc_now() -> str:
+    """The current time as the ledger writes it: UTC ISO-8601 with milliseconds."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def encode_event(event: Mapping[str, Any]) -> bytes:
+    """One ledger line (with its newline); `event` and `t` come first for people reading it."""
+    if "event" not in event:
+        raise ValueError("a ledger event needs an 'event' field")
+    ordered = {"event": event["event"], "t": event.get("t") or utc_now()}
+    ordered.update((k, v) for k, v in event.items() if k not in ordered)
+    return _encode(ordered) + b"\n"
+
+
+class LedgerWriter:
+    """Appends events to a ledger file; safe to share between threads and tasks.
+
+    Opening repairs a torn last line left by a crash (drops it, or adds the missing
+    newline if the line is complete) so new events never glue onto garbage.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = Path(path)
+        self._fd: int | None = None
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> LedgerWriter:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Open (creating folder and file if needed) and repair a torn last line."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
+        self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        if created:
+            _fsync_dir(self.path.parent)
+        else:
+            _repair_tail(self._fd, self.path)
+
+    def close(self) -> None:
+        """Close the file; every appended event is already on disk."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def append(self, event: Mapping[str, Any], *, sync: bool = True) -> dict[str, Any]:
+        """Write one event (adding `t` if missing) and, if `sync`, fsync it.
+
+        Returns the event as written, so callers can apply exactly that to their state.
+        """
+        line = encode_event(event)
+        with self._lock:
+            if self._fd is None:
+                raise RuntimeError("the ledger is not open")
+            _write_all(self._fd, line)
+            if sync:
+                os.fsync(self._fd)
+        return _decode(line)
+
+
+def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """Every event of a ledger, in order; a missing file has none.
+
+    A torn last line is skipped with a warning; any other line that is not a JSON
+    object with an `event` field raises `LedgerError` naming the file and line.
+    """
+    with paused_gc():
+        return list(iter_events(path))
+
+
+def iter_events(path: str | os.PathLike[str]) -> Iterator[dict[str, Any]]:
+    """The events of a ledger one at a time (as `read_events`, without holding them all)."""
+    return iter(EventReader(path))
+
+
+class EventReader:
+    """Iterates a ledger's events, optionally from a byte offset (a checkpoint's).
+
+    A bad line is only known to be the torn last one once nothing but blank lines
+    follows it, so it is held back until the next line decides. After iterating,
+    `offset` is the byte offset reached and `lines` the number of lines read so far;
+    `clean` says whether the data ended with a complete, newline-terminated line (so
+    `offset` is a place to resume from).
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, offset: int = 0, lines: int = 0):
+        self.path = Path(path)
+        self.offset = offset
+        self.lines = lines
+        self.clean = False
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        path = self.path
+        try:
+            handle = open(path, "rb")
+        except FileNotFoundError:
+            return
+        decode = _decode
+        bad: tuple[int, str] | None = None
+        number = self.lines
+        line = b"\n"
+        with handle:
+            handle.seek(self.offset)
+            for number, line in enumerate(handle, self.lines + 1):
+                try:
+                    event = decode(line)
+                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                    if not line.strip():
+                        continue
+                    if bad is not None:
+                        raise _corrupt(path, *bad) from None
+                    bad = (number, str(exc))
+                    continue
+                if bad is not None:
+                    raise _corrupt(path, *bad)
+                if "event" not in event:
+                    raise LedgerError(f"{path}:{number}: this ledger line has no 'event' "
+                                      "field; repair or remove that line, then try again")
+                yield event
+            self.offset = handle.tell()
+        self.lines = number
+        self.clean = bad is None and line.endswith(b"\n")
+        if bad is not None:
+            log.warning("%s:%d: skipping the torn last line (a crash cut it short)", path, bad[0])
+
+
+def _corrupt(path: Path, number: int, reason: str) -> LedgerError:
+    return LedgerError(
+        f"{path}:{number}: this ledger line is not a JSON object ({reason}); only the last "
+        "line may be torn by a crash, so this one was damaged otherwise: repair or remove "
+        "it, then try again")
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many small acyclic objects.
+
+    Decoding a 600,000-line ledger otherwise triggers hundreds of collections that
+    find nothing to free and cost about two thirds of the time.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a newly created file's name durable too (where the platform allows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _repair_tail(fd: int, path: Path) -> None:
+    size = os.lseek(fd, 0, os.SEEK_END)
+    if size == 0:
+        return
+    start, tail = _last_line(fd, size)
+    if not tail.strip():
+        return
+    try:
+        _decode(tail)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        log.warning("%s: dropping its torn last line (a crash cut it short)", path)
+        os.ftruncate(fd, start)
+        os.fsync(fd)
+        return
+    if not tail.endswith(b"\n"):
+        _write_all(fd, b"\n")
+        os.fsync(fd)
+
+
+def _last_line(fd: int, size: int) -> tuple[int, bytes]:
+    """Offset of the file's last non-blank line, and the bytes from there to the end."""
+    buf = b""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - _TAIL_BLOCK)
+        buf = os.pread(fd, pos - start, start) + buf
+        pos = start
+        end = len(buf.rstrip())
+        if end:
+            newline = buf.rfind(b"\n", 0, end)
+            if newline >= 0:
+                return pos + newline + 1, buf[newline + 1:]
+    return 0, buf

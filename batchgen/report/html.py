@@ -1,0 +1,94 @@
+"""Render the report as one self-contained HTML file.
+
+The page is a template with the stylesheet, the script and the data inlined: no
+network is needed to open it, and the videos are referenced by relative paths. The
+data travels as JSON inside `<script type="application/json">` and the script builds
+every element with `textContent`, so prompts are never parsed as HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+from datetime import datetime, timezone
+from importlib import resources
+from typing import Any, Mapping
+
+from batchgen.report.model import ReportRow
+
+_PLACEHOLDER = re.compile(r"@@(CSP|TITLE|STYLE|SCRIPT|DATA)@@")
+
+
+def report_data(rows: list[ReportRow], axes: Mapping[str, list[Any]], name: str) -> dict[str, Any]:
+    """The JSON document the page's script renders."""
+    return {
+        "name": name,
+        "generatedAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        # A list of pairs keeps the axis order through any JSON parser.
+        "axes": [[axis, list(values)] for axis, values in axes.items()],
+        "jobs": [_job(row) for row in rows],
+    }
+
+
+def _job(row: ReportRow) -> dict[str, Any]:
+    return {
+        "key": row.key,
+        "id": row.id,
+        "sample": row.sample,
+        "prompt": row.prompt,
+        "params": row.params,
+        "variables": row.variables,
+        "state": row.state,
+        "jobId": row.job_id,
+        "videos": [f.src for f in row.files],
+        "error": row.error,
+        "cost": row.cost,
+        "seconds": row.seconds,
+    }
+
+
+def render_html(data: Mapping[str, Any]) -> str:
+    """The whole page for `data` (as made by `report_data`)."""
+    style, script = _asset("report.css"), _asset("report.js")
+    parts = {
+        "CSP": _policy(style, script),
+        "TITLE": html.escape(f"{data['name']} · batchgen report" if data["name"] else "batchgen report"),
+        "STYLE": style,
+        "SCRIPT": script,
+        "DATA": script_json(data),
+    }
+    # One pass, so text coming from the data is never scanned for placeholders again.
+    return _PLACEHOLDER.sub(lambda m: parts[m.group(1)], _asset("template.html"))
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside a <script> element.
+
+    `<`, `>` and `&` are written as \\u escapes so no `</script>` or `<!--` can end or
+    bend the element; U+2028/2029 are escaped for older JavaScript parsers.
+    """
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def _policy(style: str, script: str) -> str:
+    """A Content-Security-Policy that runs only our own script and style.
+
+    Escaping is the first line of defence; this is the second: even if some text got
+    parsed as markup, an injected script would not run and nothing could be fetched
+    from anywhere but the videos.
+    """
+    return (f"default-src 'none'; script-src '{_digest(script)}'; style-src '{_digest(style)}'; "
+            "media-src *; img-src data:")
+
+
+def _digest(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def _asset(name: str) -> str:
+    return resources.files("batchgen.report").joinpath(name).read_text(encoding="utf-8")

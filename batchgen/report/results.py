@@ -1,0 +1,71 @@
+"""results.csv and results.json: the report's table, for spreadsheets and scripts.
+
+One row per job. File paths are relative to the folder the results are written in
+(the report's folder), so the three files can be moved together with the videos.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any, Mapping
+
+from batchgen.report.model import ReportRow
+
+CSV_COLUMNS = ("key", "id", "sample", "prompt", "params", "variables", "state", "jobId",
+               "files", "sha256", "bytes", "cost", "submittedAt", "finishedAt", "seconds",
+               "error")
+
+
+def result_record(row: ReportRow) -> dict[str, Any]:
+    """The JSON form of one job's result."""
+    return {
+        "key": row.key,
+        "id": row.id,
+        "sample": row.sample,
+        "prompt": row.prompt,
+        "params": row.params,
+        "variables": row.variables,
+        "state": row.state,
+        "jobId": row.job_id,
+        "files": [{"path": f.relative, "sha256": f.sha256, "bytes": f.bytes} for f in row.files],
+        "cost": row.cost,
+        "submittedAt": row.submitted_at,
+        "finishedAt": row.finished_at,
+        "seconds": row.seconds,
+        "error": row.error,
+    }
+
+
+def results_json(rows: list[ReportRow], axes: Mapping[str, list[Any]], name: str) -> str:
+    """results.json: the batch name, its axes and one object per job."""
+    document = {"name": name, "axes": dict(axes), "jobs": [result_record(r) for r in rows]}
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def results_csv(rows: list[ReportRow]) -> str:
+    """results.csv: one line per job; params and variables as JSON, several files
+    joined with `;`. Values are written as they are, never rewritten for spreadsheets."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([
+            row.key, row.id, row.sample, row.prompt,
+            json.dumps(row.params, ensure_ascii=False, sort_keys=True),
+            json.dumps(row.variables, ensure_ascii=False, sort_keys=True),
+            row.state, row.job_id or "",
+            ";".join(f.relative for f in row.files),
+            ";".join(f.sha256 or "" for f in row.files),
+            ";".join("" if f.bytes is None else str(f.bytes) for f in row.files),
+            _number(row.cost), row.submitted_at or "", row.finished_at or "",
+            _number(row.seconds), row.error or "",
+        ])
+    return buffer.getvalue()
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if value == int(value) else str(value)

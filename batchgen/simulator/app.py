@@ -1,0 +1,404 @@
+"""The simulated Scenario API: an ASGI app with knobs, fault injection and counters.
+
+`Simulator(**knobs).app` is used in process through `httpx.ASGITransport` and served
+on loopback by `batchgen simulate`. Every duration knob is in simulated seconds;
+`time_scale` says how many simulated seconds pass per real second.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import secrets
+import time
+from typing import Any, Callable
+
+from batchgen.jobs import canonical_json
+from batchgen.simulator import media, model
+from batchgen.simulator.faults import Dice, FaultRates
+from batchgen.simulator.http import (Request, Response, Router, error, json_response, lifespan,
+                                     read_request, send_response)
+from batchgen.simulator.state import (FAILURE_MESSAGES, Counters, JobTiming, SimAsset, SimJob, iso,
+                                      new_id, parse_iso, peak_overlap)
+
+API_PREFIX = "/v1"
+JOB_STATUSES = ("pending", "queued", "warming-up", "in-progress", "finalizing", "success",
+                "failure", "canceled")
+MAX_BULK = 200
+ACTION_NAME = "custom-generation"
+AUTHOR_ID = "0f5e3a1c9b7d4e2fa6c8b0d1e3f5a7c9"
+OWNER_ID = "team_SimulatedTeam00000000"
+
+
+class Simulator:
+    """A simulated Scenario API holding its jobs and assets in memory.
+
+    Knobs: `duration_range` (simulated seconds a job takes), `time_scale`, `ceiling`
+    (jobs in flight before generate answers 429), `url_lifetime` (simulated seconds a
+    signed URL lives), `retry_after` (simulated seconds advised on 429), the fault rates
+    `server_error_rate`, `drop_rate`, `truncate_rate`, `failure_rate` (and
+    `after_create_rate`, the share of generate faults that strike once the job
+    exists), `seed`, `model_inputs` (what `GET /models/{id}` serves), `access_denied`
+    (generate answers 403) and `clock` (real time source, for tests).
+    """
+
+    def __init__(self, *, api_key: str = "sim-key", api_secret: str = "sim-secret",
+                 duration_range: tuple[float, float] = (40.0, 120.0), time_scale: float = 1.0,
+                 ceiling: int = 10, url_lifetime: float = 3600.0, retry_after: float = 5.0,
+                 server_error_rate: float = 0.0, drop_rate: float = 0.0,
+                 truncate_rate: float = 0.0, failure_rate: float = 0.0,
+                 after_create_rate: float = 0.5, seed: int | None = None,
+                 model_inputs: list[dict[str, Any]] | None = None, access_denied: bool = False,
+                 clock: Callable[[], float] = time.time) -> None:
+        low, high = duration_range
+        if not 0 < low <= high:
+            raise ValueError(f"duration range must satisfy 0 < low <= high, got {duration_range}")
+        if time_scale <= 0 or ceiling < 1 or url_lifetime <= 0 or retry_after < 0:
+            raise ValueError("time_scale and url_lifetime must be > 0, ceiling >= 1, retry_after >= 0")
+        self.duration_range = (float(low), float(high))
+        self.time_scale = float(time_scale)
+        self.ceiling = int(ceiling)
+        self.url_lifetime = float(url_lifetime)
+        self.retry_after = float(retry_after)
+        self.faults = FaultRates(server_error=server_error_rate, drop=drop_rate,
+                                 truncate=truncate_rate, job_failure=failure_rate,
+                                 after_create=after_create_rate)
+        self.model_inputs = model_inputs if model_inputs is not None else model.default_inputs()
+        self.access_denied = access_denied
+        self.clock = clock
+        self.counters = Counters()
+        self.jobs: dict[str, SimJob] = {}
+        self.assets: dict[str, SimAsset] = {}
+        self._asset_owner: dict[str, str] = {}  # video asset id -> job id
+        self._dice = Dice(seed)
+        self._auth = "Basic " + base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
+        self._url_secret = secrets.token_bytes(32)
+        self._started = clock()
+        self._router = Router()
+        for method, pattern, handler in (
+            ("POST", "/generate/custom/{model_id}", self._generate),
+            ("GET", "/jobs/{job_id}", self._get_job),
+            ("GET", "/jobs", self._list_jobs),
+            ("POST", "/assets/get-bulk", self._get_bulk),
+            ("GET", "/assets/{asset_id}", self._get_asset),
+            ("POST", "/assets", self._upload),
+            ("GET", "/models/{model_id}", self._get_model),
+        ):
+            self._router.add(method, pattern, handler)
+
+    # -- what tests and benchmarks read ------------------------------------------------
+
+    @property
+    def app(self) -> Callable:
+        """The ASGI application."""
+        return self.__call__
+
+    def in_flight(self) -> int:
+        """Jobs created and not final at this moment."""
+        now = self.clock()
+        return sum(1 for job in self.jobs.values() if job.in_flight(now))
+
+    @property
+    def peak_in_flight(self) -> int:
+        """Most jobs that were ever in flight at the same time."""
+        return peak_overlap([(j.created, j.end) for j in self.jobs.values()])
+
+    def timings(self) -> list[JobTiming]:
+        """Server-side timing of every job, oldest first."""
+        out = []
+        for job in sorted(self.jobs.values(), key=lambda j: j.created):
+            asset = self.assets.get(job.asset_ids[0])
+            first = asset.first_download if asset else None
+            out.append(JobTiming(job.job_id, job.created, job.end, job.duration,
+                                 "failure" if job.failure else "success", first))
+        return out
+
+    # -- ASGI ----------------------------------------------------------------------------
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] == "lifespan":
+            await lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = await read_request(scope, receive)
+        await send_response(send, self.handle(request))
+
+    def handle(self, request: Request) -> Response:
+        """Answer one request (synchronously: the state lives in memory)."""
+        if request.path.startswith("/cdn/"):
+            self.counters.calls["GET /cdn"] += 1
+            return self._cdn(request)
+        if not request.path.startswith(API_PREFIX + "/"):
+            return error(404, f"Cannot {request.method} {request.path}")
+        found = self._router.match(request.method, request.path[len(API_PREFIX):])
+        if found is None:
+            return error(404, f"Cannot {request.method} {request.path}")
+        route, handler, request.params = found
+        self.counters.calls[route] += 1
+        if not secrets.compare_digest(request.headers.get("authorization", ""), self._auth):
+            self.counters.unauthorized += 1
+            return error(401, "Unauthorized: invalid API key or secret")
+        if handler == self._generate:
+            return handler(request)  # draws its own faults: some strike after the job exists
+        return self._fault() or handler(request)
+
+    def _fault(self) -> Response | None:
+        """An injected failure for this request, or None."""
+        if self._dice.chance(self.faults.server_error):
+            self.counters.server_errors += 1
+            status = self._dice.choice((500, 502, 503))
+            return error(status, "Internal server error (simulated)")
+        if self._dice.chance(self.faults.drop):
+            self.counters.dropped += 1
+            return Response(200, json.dumps({"simulated": "dropped"}).encode() + b" " * 64, drop=True)
+        return None
+
+    # -- generate ------------------------------------------------------------------------
+
+    def _generate(self, request: Request) -> Response:
+        if request.params["model_id"] != model.MODEL_ID:
+            return error(404, f"Model {request.params['model_id']} not found")
+        if self.access_denied:
+            return error(403, f"Your plan does not include {model.MODEL_ID}: it requires the "
+                              "Pro plan or above", hint="Upgrade your plan or ask your team admin.")
+        try:
+            body = request.json()
+        except ValueError:
+            return error(400, "The request body is not valid JSON")
+        dry_run = request.query.get("dryRun") in ("true", "api")
+        if not dry_run:
+            self.counters.generate_calls[canonical_json(body)] += 1
+        problem = model.check_body(body, self._is_image)
+        if problem:
+            return error(400, problem, hint="Check the model's inputs with GET /models/" + model.MODEL_ID)
+        cost = model.cost(body)
+        if dry_run:
+            return self._fault() or self._dry_run(body, cost)
+        if self.in_flight() >= self.ceiling:
+            return self._rate_limited()
+        strike_after = self._dice.chance(self.faults.after_create)
+        fault = self._fault()
+        if fault is not None and not strike_after:
+            return fault
+        job = self._create_job(body, cost)
+        return fault or json_response(200, self._generate_answer(self._job_json(job), cost))
+
+    def _rate_limited(self) -> Response:
+        self.counters.rate_limited += 1
+        wait = round(self.retry_after / self.time_scale, 3)
+        answer = error(429, f"Too many jobs in progress: your team's limit is {self.ceiling}",
+                       details={"actionName": ACTION_NAME, "actionLimit": self.ceiling})
+        answer.headers["Retry-After"] = format(wait, "g")
+        return answer
+
+    def _dry_run(self, body: dict[str, Any], cost: int) -> Response:
+        # The SDK's response model requires `job` even for dry runs: a preview, never stored.
+        now = self.clock()
+        preview = {"jobId": "job_dryrun", "jobType": "custom", "status": "pending", "progress": 0,
+                   "createdAt": iso(now), "updatedAt": iso(now),
+                   "statusHistory": [{"status": "pending", "date": iso(now)}],
+                   "metadata": {"input": body}, "billing": {"cuCost": cost, "cuDiscount": 0},
+                   "authorId": AUTHOR_ID, "ownerId": OWNER_ID}
+        return json_response(269, self._generate_answer(preview, cost))
+
+    @staticmethod
+    def _generate_answer(job: dict[str, Any], cost: int) -> dict[str, Any]:
+        return {"job": job, "creativeUnitsCost": cost, "creativeUnitsDiscount": 0,
+                "costDetails": {ACTION_NAME: cost}}
+
+    def _create_job(self, body: dict[str, Any], cost: int) -> SimJob:
+        now = self.clock()
+        job = SimJob(job_id=new_id(self._dice.rng, "job_"), body=body, created=now,
+                     duration=self._dice.uniform(*self.duration_range), time_scale=self.time_scale,
+                     cost=cost, asset_ids=[new_id(self._dice.rng, "asset_")])
+        if self._dice.chance(self.faults.job_failure):
+            job.failure = self._dice.choice(FAILURE_MESSAGES)
+            job.fail_at = self._dice.uniform(0.25, 0.85)
+        self.jobs[job.job_id] = job
+        self._asset_owner.update(dict.fromkeys(job.asset_ids, job.job_id))
+        self.counters.jobs_created[canonical_json(body)] += 1
+        return job
+
+    # -- jobs ------------------------------------------------------------------------------
+
+    def _job_json(self, job: SimJob) -> dict[str, Any]:
+        now = self.clock()
+        history = job.history(now)
+        status = history[-1][0]
+        metadata: dict[str, Any] = {"input": job.body}
+        if status == "success":
+            metadata["assetIds"] = list(job.asset_ids)
+            self._materialize(job)
+        if status == "failure" and job.failure:
+            metadata["error"], metadata["hint"] = job.failure
+        return {"jobId": job.job_id, "jobType": "custom", "status": status,
+                "progress": job.progress(now)[0], "createdAt": iso(job.created),
+                "updatedAt": iso(job.updated(now)),
+                "statusHistory": [{"status": s, "date": iso(t)} for s, t in history],
+                "metadata": metadata, "billing": {"cuCost": job.cost, "cuDiscount": 0},
+                "authorId": AUTHOR_ID, "ownerId": OWNER_ID}
+
+    def _get_job(self, request: Request) -> Response:
+        job = self.jobs.get(request.params["job_id"])
+        if job is None:
+            return error(404, f"Job {request.params['job_id']} not found")
+        return json_response(200, {"job": self._job_json(job)})
+
+    def _list_jobs(self, request: Request) -> Response:
+        q = request.query
+        try:
+            page_size = int(q.get("pageSize", "50"))
+            created_after = parse_iso(q["createdAfter"]) if "createdAfter" in q else None
+            updated_after = parse_iso(q["updatedAfter"]) if "updatedAfter" in q else None
+            token = q.get("paginationToken")
+            cursor = json.loads(base64.urlsafe_b64decode(token)) if token else None
+        except (ValueError, binascii.Error):
+            return error(400, "Invalid query: pageSize must be an integer, dates ISO-8601, "
+                              "paginationToken as returned by the API")
+        if not 1 <= page_size <= 100:
+            return error(400, "pageSize must be between 1 and 100")
+        if created_after is not None and ("status" in q or "type" in q):
+            return error(400, "createdAfter cannot be combined with status or type")
+        if "status" in q and q["status"] not in JOB_STATUSES:
+            return error(400, f"status must be one of {', '.join(JOB_STATUSES)}")
+        now = self.clock()
+        rows = []
+        for job in self.jobs.values():
+            if q.get("type", "custom") != "custom":
+                continue
+            if created_after is not None and job.created <= created_after:
+                continue
+            if updated_after is not None and job.updated(now) <= updated_after:
+                continue
+            if "status" in q and job.status(now) != q["status"]:
+                continue
+            key = job.updated(now) if updated_after is not None else job.created
+            rows.append(((key, job.job_id), job))
+        rows.sort(key=lambda row: row[0], reverse=True)  # newest first
+        if cursor is not None:
+            rows = [row for row in rows if list(row[0]) < cursor]
+        page = rows[:page_size]
+        token = None
+        if len(rows) > page_size:
+            token = base64.urlsafe_b64encode(json.dumps(list(page[-1][0])).encode()).decode()
+        return json_response(200, {"jobs": [self._job_json(job) for _, job in page],
+                                   "nextPaginationToken": token})
+
+    # -- assets ----------------------------------------------------------------------------
+
+    def _is_image(self, asset_id: str) -> bool:
+        asset = self.assets.get(asset_id)
+        return asset is not None and asset.kind == "image"
+
+    def _materialize(self, job: SimJob) -> None:
+        """Create the job's video assets once it has succeeded."""
+        for index, asset_id in enumerate(job.asset_ids):
+            if asset_id not in self.assets:
+                self.assets[asset_id] = SimAsset(
+                    asset_id, "video", "video/mp4", media.video_for(job.job_id, index), job.end,
+                    f"{job.job_id}-{index}.mp4", job_id=job.job_id,
+                    width=media.CLIP_WIDTH, height=media.CLIP_HEIGHT)
+
+    def _visible_asset(self, asset_id: str) -> SimAsset | None:
+        if asset_id not in self.assets:
+            owner = self.jobs.get(self._asset_owner.get(asset_id, ""))
+            if owner is None or owner.status(self.clock()) != "success":
+                return None
+            self._materialize(owner)
+        return self.assets[asset_id]
+
+    def _asset_json(self, asset: SimAsset, origin: str) -> dict[str, Any]:
+        expires = int((self.clock() + self.url_lifetime / self.time_scale) * 1000)
+        ext = asset.mime_type.split("/")[1]
+        sig = media.sign(self._url_secret, asset.id, expires)
+        properties: dict[str, Any] = {"size": len(asset.data)}
+        if asset.width:
+            properties.update(width=asset.width, height=asset.height)
+        if asset.kind == "video":
+            properties["duration"] = media.CLIP_SECONDS
+        video = asset.kind == "video"
+        metadata: dict[str, Any] = {"kind": asset.kind, "type": "txt2video" if video else "uploaded",
+                                    "name": asset.name}
+        if video:
+            metadata["modelId"] = model.MODEL_ID
+        return {"id": asset.id, "authorId": AUTHOR_ID, "ownerId": OWNER_ID, "collectionIds": [],
+                "createdAt": iso(asset.created), "updatedAt": iso(asset.created),
+                "editCapabilities": [], "kind": asset.kind, "metadata": metadata,
+                "mimeType": asset.mime_type, "privacy": "private", "properties": properties,
+                "source": "txt2video" if video else "uploaded", "status": "success", "tags": [],
+                "url": f"{origin}/cdn/{asset.id}.{ext}?expires={expires}&sig={sig}"}
+
+    def _get_asset(self, request: Request) -> Response:
+        asset = self._visible_asset(request.params["asset_id"])
+        if asset is None:
+            return error(404, f"Asset {request.params['asset_id']} not found")
+        return json_response(200, {"asset": self._asset_json(asset, request.origin)})
+
+    def _get_bulk(self, request: Request) -> Response:
+        try:
+            ids = request.json().get("assetIds")
+        except (ValueError, AttributeError):
+            ids = None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            return error(400, '"assetIds" must be a list of asset ids')
+        if not 1 <= len(ids) <= MAX_BULK:
+            return error(400, f'"assetIds" must hold between 1 and {MAX_BULK} ids')
+        found = [a for a in (self._visible_asset(i) for i in dict.fromkeys(ids)) if a is not None]
+        return json_response(200, {"assets": [self._asset_json(a, request.origin) for a in found]})
+
+    def _upload(self, request: Request) -> Response:
+        try:
+            payload = request.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
+            return error(400, 'An upload needs "name" (the file name) and "image" (base64)')
+        image = payload.get("image")
+        if not isinstance(image, str):
+            return error(400, '"image" must be a base64 string')
+        try:
+            data = base64.b64decode(image.split(",", 1)[1] if image.startswith("data:") else image,
+                                    validate=True)
+        except (binascii.Error, ValueError):
+            return error(400, '"image" is not valid base64')
+        info = media.image_info(data)
+        if info is None:
+            return error(400, "Unsupported image: send a PNG, JPEG or WebP file")
+        mime, width, height = info
+        asset = SimAsset(new_id(self._dice.rng, "asset_"), "image", mime, data, self.clock(),
+                         payload["name"], width=width, height=height)
+        self.assets[asset.id] = asset
+        return json_response(200, {"asset": self._asset_json(asset, request.origin)})
+
+    def _get_model(self, request: Request) -> Response:
+        if request.params["model_id"] != model.MODEL_ID:
+            return error(404, f"Model {request.params['model_id']} not found")
+        document = model.model_document(self.model_inputs, iso(self._started))
+        return json_response(200, {"model": document})
+
+    # -- the CDN ---------------------------------------------------------------------------
+
+    def _cdn(self, request: Request) -> Response:
+        name = request.path[len("/cdn/"):]
+        asset_id = name.rsplit(".", 1)[0]
+        try:
+            expires = int(request.query.get("expires", ""))
+        except ValueError:
+            return Response(403, b"Forbidden: missing or malformed signature", "text/plain")
+        if not media.signature_ok(self._url_secret, asset_id, expires, request.query.get("sig", "")):
+            return Response(403, b"Forbidden: bad signature", "text/plain")
+        if self.clock() * 1000 > expires:
+            return Response(403, b"Forbidden: the signed URL has expired", "text/plain")
+        asset = self.assets.get(asset_id)
+        if asset is None:
+            return Response(404, b"Not found", "text/plain")
+        if self._dice.chance(self.faults.truncate):
+            self.counters.dropped += 1
+            return Response(200, asset.data, asset.mime_type, drop=True)
+        if asset.first_download is None:
+            asset.first_download = self.clock()
+        return Response(200, asset.data, asset.mime_type,
+                        {"cache-control": f"private, max-age={math.floor(self.url_lifetime)}"})

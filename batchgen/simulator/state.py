@@ -1,0 +1,160 @@
+"""The simulated API's world: jobs and assets, with status derived from the clock.
+
+Nothing runs in the background. A job draws its duration (in simulated seconds) when
+it is created; its status, progress and history at any moment follow from
+`(now - created) * time_scale` against that duration. Timestamps are real wall-clock
+times, so a client's `createdAfter`/`updatedAfter` compare with its own clock.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+# Where each running status starts, as a fraction of the job's duration.
+PHASES: tuple[tuple[str, float], ...] = (
+    ("pending", 0.0),
+    ("queued", 0.03),
+    ("warming-up", 0.12),
+    ("in-progress", 0.20),
+    ("finalizing", 0.90),
+)
+IN_PROGRESS_START, FINALIZING_START = 0.20, 0.90
+PROGRESS_STEPS = 10  # in-progress reports progress in tenths, each step is an update
+FINAL_STATUSES = ("success", "failure", "canceled")
+
+FAILURE_MESSAGES = (
+    ("The provider failed to generate the video", "Try again; failed jobs are refunded."),
+    ("Content moderation rejected the output", "Rephrase the prompt and submit again."),
+)
+
+
+def iso(t: float) -> str:
+    """An ISO-8601 UTC timestamp with milliseconds, as the API writes them."""
+    dt = datetime.fromtimestamp(t, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def parse_iso(text: str) -> float:
+    """Epoch seconds of an ISO-8601 timestamp; ValueError if it is not one."""
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()
+
+
+def new_id(rng: random.Random, prefix: str, length: int = 24) -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
+    return prefix + "".join(rng.choice(alphabet) for _ in range(length))
+
+
+@dataclass
+class SimAsset:
+    """A stored file: an uploaded image or a generated video."""
+
+    id: str
+    kind: str  # "video" | "image"
+    mime_type: str
+    data: bytes
+    created: float
+    name: str
+    job_id: str | None = None
+    width: int | None = None
+    height: int | None = None
+    first_download: float | None = None
+
+
+@dataclass
+class SimJob:
+    """A generation job; `end` is the real time it reaches its final status."""
+
+    job_id: str
+    body: dict[str, Any]
+    created: float
+    duration: float  # simulated seconds from creation to its final status
+    time_scale: float
+    cost: int
+    asset_ids: list[str]
+    failure: tuple[str, str] | None = None  # (error, hint) if it is going to fail
+    fail_at: float = 1.0  # fraction of the duration at which a failing job fails
+
+    @property
+    def end(self) -> float:
+        fraction = self.fail_at if self.failure else 1.0
+        return self.created + self.duration * fraction / self.time_scale
+
+    def at(self, fraction: float) -> float:
+        """Real time at which the job reaches `fraction` of its duration."""
+        return self.created + self.duration * fraction / self.time_scale
+
+    def fraction(self, now: float) -> float:
+        return max(0.0, (now - self.created) * self.time_scale / self.duration)
+
+    def history(self, now: float) -> list[tuple[str, float]]:
+        """(status, real time) of every status reached by `now`, oldest first."""
+        x = self.fraction(now)
+        limit = self.fail_at if self.failure else 1.0
+        reached = [(s, self.at(f)) for s, f in PHASES if f <= min(x, limit) and f < limit]
+        if x >= limit:
+            reached.append(("failure" if self.failure else "success", self.end))
+        return reached
+
+    def progress(self, now: float) -> tuple[float, float]:
+        """(progress 0..1, real time of the last progress step) at `now`."""
+        x = min(self.fraction(now), self.fail_at if self.failure else 1.0)
+        if not self.failure and x >= 1.0:
+            return 1.0, self.end
+        if x < IN_PROGRESS_START:
+            return 0.0, self.created
+        span = FINALIZING_START - IN_PROGRESS_START
+        step = min(PROGRESS_STEPS, int((x - IN_PROGRESS_START) / span * PROGRESS_STEPS))
+        reached = self.at(IN_PROGRESS_START + span * step / PROGRESS_STEPS)
+        return round(step / PROGRESS_STEPS * 0.99, 2), reached
+
+    def status(self, now: float) -> str:
+        return self.history(now)[-1][0]
+
+    def updated(self, now: float) -> float:
+        return max(self.history(now)[-1][1], self.progress(now)[1])
+
+    def in_flight(self, now: float) -> bool:
+        return self.created <= now < self.end
+
+
+@dataclass
+class Counters:
+    """What tests read to check how a client behaved."""
+
+    generate_calls: Counter = field(default_factory=Counter)  # canonical body -> real generate calls
+    jobs_created: Counter = field(default_factory=Counter)  # canonical body -> jobs created
+    calls: Counter = field(default_factory=Counter)  # "METHOD /route" -> calls
+    rate_limited: int = 0  # 429s sent
+    server_errors: int = 0  # injected 5xx sent
+    dropped: int = 0  # connections dropped (API and downloads)
+    unauthorized: int = 0  # 401s sent
+
+
+@dataclass(frozen=True)
+class JobTiming:
+    """Server-side timing of one job, for benchmarks (all real epoch seconds)."""
+
+    job_id: str
+    created: float
+    finished: float  # when it reached success or failure
+    duration: float  # simulated seconds drawn for it
+    status: str  # final status it reaches
+    first_download: float | None  # first download of its first asset, if any
+
+
+def peak_overlap(intervals: list[tuple[float, float]]) -> int:
+    """Most intervals [start, end) open at the same instant."""
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals],
+                    key=lambda ev: (ev[0], ev[1]))
+    peak = current = 0
+    for _, delta in events:
+        current += delta
+        peak = max(peak, current)
+    return peak

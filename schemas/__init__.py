@@ -1,0 +1,1 @@
+"""JSON Schemas shipped with batchgen (installed as the package `batchgen.schemas`)."""

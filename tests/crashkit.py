@@ -1,0 +1,201 @@
+"""Killing `batchgen run` at random moments against a simulator served over loopback.
+
+`crash_campaign()` is the harness behind tests/test_crash_kill.py; benchmarks call it
+with a larger `kills`. The simulator is served by `batchgen.simulator.server` in this
+process (its counters are read directly); `batchgen run` is a real subprocess talking
+to it over a real socket, and is SIGKILLed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from batchgen.jobs import canonical_json
+from batchgen.ledger import ledger_path, read_events
+from batchgen.simulator import Simulator
+from batchgen.simulator.server import serve_in_thread
+from batchgen.state import replay
+from batchgen.validate import load_batch
+
+KEY, SECRET = "crash-key-7f31", "crash-secret-0c8e52"
+BATCHGEN = [sys.executable, "-m", "batchgen"]
+
+
+class SlowGenerate:
+    """ASGI wrapper adding latency to generate calls, before or after the job is created.
+
+    Real networks take time; without it the window between an intent and its answer is
+    too short for a kill to land in it often.
+    """
+
+    def __init__(self, sim: Simulator, delay: tuple[float, float], seed: int):
+        self.sim = sim
+        self.delay = delay
+        self.rng = random.Random(seed)
+
+    async def app(self, scope: dict, receive: Callable, send: Callable) -> None:
+        generate = scope["type"] == "http" and "/generate/" in scope.get("path", "")
+        wait = self.rng.uniform(*self.delay) if generate else 0.0
+        late = self.rng.random() < 0.5
+        if wait and not late:
+            await asyncio.sleep(wait)  # the request is still on its way
+        if wait and late:
+            async def delayed_send(message: dict) -> None:
+                if message["type"] == "http.response.start":
+                    await asyncio.sleep(wait)  # the job exists, the answer is on its way back
+                await send(message)
+            await self.sim.app(scope, receive, delayed_send)
+        else:
+            await self.sim.app(scope, receive, send)
+
+
+def write_manifest(folder: Path, prompts: int, samples: int, tag: str = "") -> Path:
+    """A manifest of `prompts` prompts x `samples` samples; `tag` makes its prompts unique."""
+    lines = ["version: 1", "name: crash", 'filename: "{id}/{sample}.mp4"',
+             "defaults:", "  duration: 5s", "prompts:"]
+    lines += [f"  - id: p{i}\n    prompt: A paper lantern drifting over a lake{tag}, shot {i}"
+              for i in range(prompts)]
+    lines.append(f"samples: {samples}")
+    path = folder / "crash.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@dataclass
+class CrashReport:
+    """What a crash campaign found; every list should stay empty."""
+
+    kills: int = 0
+    batches: int = 0
+    killed_right_after_intent: int = 0
+    duplicates: list[str] = field(default_factory=list)
+    bad_files: list[str] = field(default_factory=list)
+    unreadable_ledger: list[str] = field(default_factory=list)
+    leftovers: list[str] = field(default_factory=list)  # temporary files after the last run
+    final_exit_codes: list[int] = field(default_factory=list)
+    final_counts: Counter = field(default_factory=Counter)  # job states after the last runs
+    recovered: int = 0
+    unsent: int = 0
+
+
+def run_command(manifest: Path, url: str, *extra: str) -> list[str]:
+    return [*BATCHGEN, "run", str(manifest), "--base-url", url, "--concurrency", "4",
+            "--poll-interval", "0.1", "--recovery-wait", "0.5", "--no-progress", *extra]
+
+
+def run_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(SCENARIO_SDK_API_KEY=KEY, SCENARIO_SDK_API_SECRET=SECRET, PYTHONUNBUFFERED="1")
+    return env
+
+
+@contextlib.contextmanager
+def served(seed: int, **knobs: Any) -> Iterator[tuple[Simulator, str]]:
+    knobs.setdefault("duration_range", (10.0, 30.0))
+    knobs.setdefault("time_scale", 20.0)
+    knobs.setdefault("ceiling", 50)
+    sim = Simulator(api_key=KEY, api_secret=SECRET, seed=seed, **knobs)
+    with serve_in_thread(SlowGenerate(sim, (0.02, 0.3), seed)) as url:
+        yield sim, url
+
+
+def _intents_unanswered(path: Path) -> int:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return 0
+    return data.count(b'"event":"intent"') - data.count(b'"event":"submitted"') - \
+        data.count(b'"event":"unsent"') - data.count(b'"event":"failed"')
+
+
+def _kill_soon(proc: subprocess.Popen, ledger: Path, rng: random.Random, after_intent: bool) -> bool:
+    """Kill `proc` at a random moment, or right after it writes an intent; True for the latter."""
+    if after_intent:
+        deadline = time.monotonic() + 6.0
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _intents_unanswered(ledger) > 0:
+                # Now, or while the generate call is on its way there or back.
+                time.sleep(rng.choice((0.0, rng.uniform(0.0, 0.15))))
+                proc.send_signal(signal.SIGKILL)
+                return True
+            time.sleep(0.001)
+    else:
+        time.sleep(rng.uniform(0.3, 2.5))
+    proc.send_signal(signal.SIGKILL)
+    return False
+
+
+def check(batch: Any, sim: Simulator, report: CrashReport, when: str) -> None:
+    """At most one job per key on the server; every recorded file intact; a readable ledger."""
+    per_body = Counter(canonical_json(job.body({})) for job in batch.jobs)
+    for body, keys in per_body.items():
+        created, calls = sim.counters.jobs_created[body], sim.counters.generate_calls[body]
+        if created > keys or calls > keys:
+            report.duplicates.append(f"{when}: {calls} generate calls, {created} jobs for "
+                                     f"{keys} keys of {body}")
+    try:
+        state = replay(read_events(ledger_path(batch.output)))
+    except Exception as exc:  # noqa: BLE001 - any failure to read is what we report
+        report.unreadable_ledger.append(f"{when}: {exc}")
+        return
+    import hashlib
+
+    for ks in state.jobs.values():
+        for record in ks.files:
+            path = batch.output / record["path"]
+            if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != record["sha256"]:
+                report.bad_files.append(f"{when}: {record['path']}")
+
+
+def crash_campaign(workdir: Path, *, kills: int, seed: int = 1, prompts: int = 20,
+                   samples: int = 2, time_scale: float = 10.0,
+                   kills_per_batch: int = 12) -> CrashReport:
+    """SIGKILL `batchgen run` `kills` times in all, resuming after each kill.
+
+    A batch (`prompts` x `samples` jobs) takes up to `kills_per_batch` kills, or fewer
+    if it finishes first; then a last run completes it, the checks run, and the next
+    batch (in a new folder, with new prompts) takes the next kills.
+    """
+    rng = random.Random(seed)
+    report = CrashReport()
+    with served(seed, time_scale=time_scale) as (sim, url):
+        while report.kills < kills:
+            report.batches += 1
+            folder = workdir / f"batch-{report.batches}"
+            folder.mkdir()
+            manifest = write_manifest(folder, prompts, samples, tag=f", batch {report.batches}")
+            batch = load_batch(manifest)
+            ledger = ledger_path(batch.output)
+            for _ in range(min(kills_per_batch, kills - report.kills)):
+                proc = subprocess.Popen(run_command(manifest, url), env=run_env(),
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                after_intent = report.kills % 3 == 0 or rng.random() < 0.2
+                right_after_intent = _kill_soon(proc, ledger, rng, after_intent)
+                if proc.wait() == 0:
+                    break  # the batch finished before the kill: on to the next one
+                report.kills += 1
+                report.killed_right_after_intent += right_after_intent
+                check(batch, sim, report, f"batch {report.batches}, after kill {report.kills}")
+            final = subprocess.run(run_command(manifest, url), env=run_env(),
+                                   capture_output=True, text=True, timeout=120)
+            report.final_exit_codes.append(final.returncode)
+            check(batch, sim, report, f"batch {report.batches}, after its last run")
+            report.leftovers += [str(p) for p in batch.output.rglob("*.part")]
+            events = read_events(ledger)
+            state = replay(events)
+            report.final_counts.update(state.jobs[j.key].state if j.key in state.jobs else "missing"
+                                       for j in batch.jobs)
+            report.recovered += sum(e["event"] == "recovered" for e in events)
+            report.unsent += sum(e["event"] == "unsent" for e in events)
+    return report

@@ -1,0 +1,101 @@
+"""Helpers for the runner tests: small batches built by hand, fast run options."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+
+from batchgen.api import RetryPolicy, ScenarioClient
+from batchgen.download import DownloadTiming
+from batchgen.jobs import Job, LocalFrame, job_key
+from batchgen.ledger import ledger_path, read_events
+from batchgen.runner import RunOptions, RunSummary, run_batch
+from batchgen.simulator import Simulator
+from batchgen.submit import SubmitTiming
+from simkit import png  # noqa: F401  (re-exported for the run tests)
+
+KEY, SECRET = "run-test-key-51c2", "run-test-secret-9d4e0a"
+MODEL = "model_luma-ray-3-2"
+FAST_RETRY = RetryPolicy(attempts=3, base=0.001, cap=0.005, max_retry_after=0.01)
+
+
+@dataclass
+class TestBatch:
+    """The shape of `validate.Batch` that the runner reads."""
+
+    name: str
+    output: Path
+    jobs: list[Job]
+    model: str = MODEL
+    source: str = "test.yaml"
+    frames: dict[str, LocalFrame] = field(default_factory=dict)
+    axes: dict[str, list] = field(default_factory=dict)
+
+
+def make_job(prompt: str, *, sample: int = 1, filename: str | None = None,
+             frames: dict[str, LocalFrame] | None = None, **params: Any) -> Job:
+    """A job as the manifest loader would make it."""
+    frames = frames or {}
+    identity = {"prompt": prompt, **params, **{k: f.identity for k, f in frames.items()}}
+    key = job_key(MODEL, identity, sample)
+    slug = "-".join(prompt.split()[:3]).lower()
+    return Job(key=key, id=slug, index=1, sample=sample, model=MODEL, prompt=prompt,
+               params=dict(params), frames=dict(frames),
+               filename=filename or f"{slug}/{key}-{sample}.mp4")
+
+
+def make_batch(tmp_path: Path, jobs: list[Job], name: str = "test-batch") -> TestBatch:
+    return TestBatch(name=name, output=tmp_path / "out", jobs=jobs)
+
+
+def simulator(**knobs: Any) -> Simulator:
+    """A fast simulator: jobs take 0.1 to 0.3 real seconds unless told otherwise."""
+    knobs.setdefault("duration_range", (10.0, 30.0))
+    knobs.setdefault("time_scale", 100.0)
+    knobs.setdefault("ceiling", 50)
+    return Simulator(api_key=KEY, api_secret=SECRET, **knobs)
+
+
+def client_for(sim: Simulator, **kw: Any) -> ScenarioClient:
+    kw.setdefault("retry", FAST_RETRY)
+    return ScenarioClient("http://simulator.test/v1", KEY, SECRET,
+                          transport=httpx.ASGITransport(sim.app), **kw)
+
+
+def fast_options(**kw: Any) -> RunOptions:
+    """Run options with test-speed timing and no progress bar."""
+    kw.setdefault("poll_interval", 0.02)
+    kw.setdefault("progress", False)
+    kw.setdefault("progress_stream", io.StringIO())
+    kw.setdefault("submit", SubmitTiming(rate_limit_wait=0.01, rate_limit_max_wait=0.05,
+                                         recovery_wait=0.2, recovery_interval=0.02))
+    kw.setdefault("download", DownloadTiming(attempts=6, retry_wait=0.01, pending_wait=0.01))
+    return RunOptions(**kw)
+
+
+def run(batch: TestBatch, client: Any, **options: Any) -> RunSummary:
+    """run_batch with fast options, from synchronous test code."""
+    async def go() -> RunSummary:
+        async with client:
+            return await run_batch(batch, client, options=fast_options(**options))
+    return anyio.run(go)
+
+
+def events(batch: TestBatch, name: str | None = None) -> list[dict[str, Any]]:
+    found = read_events(ledger_path(batch.output))
+    return [e for e in found if name is None or e["event"] == name]
+
+
+def sha256_of(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def generate_calls(sim: Simulator) -> int:
+    return sum(sim.counters.generate_calls.values())
+

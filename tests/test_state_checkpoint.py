@@ -1,0 +1,127 @@
+"""The replay checkpoint: `load_state` always equals a full replay of the ledger."""
+
+from __future__ import annotations
+
+import pytest
+
+from batchgen import checkpoint
+from batchgen.checkpoint import checkpoint_path, load_state
+from batchgen.ledger import LedgerWriter, ledger_path, read_events
+from batchgen.state import replay
+
+
+def job_events(n: int, outcome: str = "succeeded"):
+    key = f"{n:016x}"
+    events = [{"event": "intent", "key": key, "id": f"p{n}", "sample": 1, "body": {"prompt": f"take {n}"}},
+              {"event": "submitted", "key": key, "jobId": f"job_{n}", "cost": 2}]
+    if outcome == "succeeded":
+        events += [{"event": "succeeded", "key": key, "jobId": f"job_{n}", "assetIds": [f"a{n}"]},
+                   {"event": "file", "key": key, "assetId": f"a{n}", "path": f"{n}.mp4",
+                    "bytes": 1, "sha256": "0" * 64}]
+    elif outcome == "failed":
+        events.append({"event": "failed", "key": key, "jobId": f"job_{n}", "error": "no"})
+    return events
+
+
+def append(ledger, events):
+    with LedgerWriter(ledger) as writer:
+        for event in events:
+            writer.append(event, sync=False)
+
+
+def full(ledger):
+    state = replay(read_events(ledger))
+    return state.jobs, state.uploads, state.ceiling, state.spent, state.known_job_ids
+
+
+def loaded(ledger):
+    state = load_state(ledger)
+    return state.jobs, state.uploads, state.ceiling, state.spent, state.known_job_ids
+
+
+@pytest.fixture
+def ledger(tmp_path):
+    return ledger_path(tmp_path)
+
+
+@pytest.fixture
+def always(monkeypatch):
+    """Write a checkpoint after any replay, however small."""
+    monkeypatch.setattr(checkpoint, "MIN_BYTES", 1)
+
+
+def test_load_state_of_a_missing_ledger_is_empty(ledger):
+    assert load_state(ledger).jobs == {}
+
+
+def test_a_small_ledger_gets_no_checkpoint(ledger):
+    append(ledger, job_events(1))
+    assert loaded(ledger) == full(ledger)
+    assert not checkpoint_path(ledger).exists()
+
+
+def test_a_big_enough_replay_writes_a_checkpoint_hidden_beside_the_ledger(ledger, always):
+    append(ledger, job_events(1))
+    load_state(ledger)
+    assert checkpoint_path(ledger) == ledger.parent / ".ledger.jsonl.checkpoint"
+    assert checkpoint_path(ledger).is_file()
+
+
+def test_state_from_a_checkpoint_equals_the_full_replay(ledger, always):
+    append(ledger, [*job_events(1), *job_events(2, "failed"), {"event": "ceiling", "limit": 3},
+                    {"event": "upload", "sha256": "f" * 64, "assetId": "asset_f"}])
+    load_state(ledger)
+    assert loaded(ledger) == full(ledger)
+
+
+def test_events_appended_after_the_checkpoint_are_replayed_on_top(ledger, always):
+    append(ledger, job_events(1, "running"))
+    load_state(ledger)
+    append(ledger, [*job_events(1)[2:], *job_events(2)])
+    assert loaded(ledger) == full(ledger)
+    assert load_state(ledger).jobs[f"{1:016x}"].state == "succeeded"
+
+
+def test_a_rewritten_ledger_ignores_the_old_checkpoint(ledger, always):
+    append(ledger, job_events(1))
+    load_state(ledger)
+    ledger.unlink()
+    append(ledger, job_events(7, "failed") + job_events(8))
+    assert loaded(ledger) == full(ledger)
+    assert f"{1:016x}" not in load_state(ledger).jobs
+
+
+def test_a_truncated_ledger_ignores_the_checkpoint(ledger, always):
+    append(ledger, job_events(1) + job_events(2))
+    load_state(ledger)
+    lines = ledger.read_bytes().splitlines(keepends=True)
+    ledger.write_bytes(b"".join(lines[:3]))
+    assert loaded(ledger) == full(ledger)
+
+
+def test_a_damaged_checkpoint_is_ignored(ledger, always):
+    append(ledger, job_events(1))
+    load_state(ledger)
+    checkpoint_path(ledger).write_bytes(b"\x00garbage")
+    assert loaded(ledger) == full(ledger)
+
+
+def test_no_checkpoint_is_made_at_a_torn_last_line(ledger, always):
+    append(ledger, job_events(1))
+    with open(ledger, "ab") as handle:
+        handle.write(b'{"event":"subm')
+    assert loaded(ledger) == full(ledger)
+    assert not checkpoint_path(ledger).exists()
+    append(ledger, job_events(2))  # the writer drops the torn line
+    assert loaded(ledger) == full(ledger)
+
+
+def test_a_corrupt_line_after_the_checkpoint_names_its_line_number(ledger, always):
+    from batchgen.errors import LedgerError
+
+    append(ledger, job_events(1))  # 4 lines
+    load_state(ledger)
+    with open(ledger, "ab") as handle:
+        handle.write(b'{"event":"run"}\n{oops\n{"event":"end"}\n')
+    with pytest.raises(LedgerError, match=r"ledger\.jsonl:6:"):
+        load_state(ledger)
