@@ -20,7 +20,8 @@ from pathlib import Path
 
 import msgspec
 
-from batchgen.ledger import EventReader, paused_gc
+from batchgen.durable import paused_gc
+from batchgen.ledger import EventReader
 from batchgen.state import KeyState, LedgerState, replay
 
 VERSION = 1

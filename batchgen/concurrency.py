@@ -5,10 +5,11 @@ A slot is held from just before a generate call until the job is final on the se
 - what the user asked for (`--concurrency`);
 - the ceiling the API stated in a 429 (`details.actionLimit`): once stated, held for
   the rest of the run, and kept in the ledger so the next run starts there;
-- without a stated ceiling, a window learnt from bare 429s: it drops to the number
-  of our jobs the API accepted, then probes one slot higher after a quiet spell,
-  waiting twice as long after each probe the API refuses (few 429s, still finds room
-  that frees up).
+- until a ceiling is known, a window that starts small and grows by one with every
+  accepted submission (a slow start: a burst of `--concurrency` calls above an unknown
+  ceiling would all be refused); a 429 that states no ceiling shrinks it to the
+  number of our jobs the API accepted, after which it probes one slot higher after
+  a quiet spell, waiting twice as long after each probe the API refuses.
 Waiters are served first come, first served, so jobs start in manifest order.
 """
 
@@ -22,12 +23,14 @@ import anyio
 class Limiter:
     """Counts generations in flight and makes callers wait for a free slot."""
 
-    def __init__(self, limit: int, *, ceiling: int | None = None, probe_after: int = 8):
+    def __init__(self, limit: int, *, ceiling: int | None = None, probe_after: int = 8,
+                 start: int = 4):
         if limit < 1:
             raise ValueError("the concurrency limit must be at least 1")
         self.limit = limit
         self.ceiling = ceiling
-        self.window: int | None = None  # learnt from 429s that state no ceiling
+        self.window = min(limit, start)  # while no ceiling is stated
+        self._slow_start = True  # grow by one per accepted call until the first 429
         self.in_flight = 0
         self.peak = 0
         self._probe_after = probe_after  # accepted submissions before probing one higher
@@ -38,12 +41,9 @@ class Limiter:
     @property
     def effective(self) -> int:
         """How many generations may be in flight now: never above a stated ceiling."""
-        bound = self.limit
         if self.ceiling is not None:
-            bound = min(bound, self.ceiling)
-        elif self.window is not None:
-            bound = min(bound, self.window)
-        return max(1, bound)
+            return max(1, min(self.limit, self.ceiling))
+        return max(1, min(self.limit, self.window))
 
     async def acquire(self) -> None:
         """Wait for a free slot and take it."""
@@ -93,12 +93,18 @@ class Limiter:
         if self._probing:
             self._probe_after *= 2  # that probe was refused: wait longer before the next
             self._probing = False
-        self.window = max(1, min(self.in_flight - 1, self.window or self.limit))
+        self._slow_start = False
+        self.window = max(1, self.in_flight - 1)
         self._quiet = 0
 
     def accepted(self) -> None:
-        """A generate call was accepted: after a quiet spell, probe one slot higher."""
-        if self.ceiling is not None or self.window is None:
+        """A generate call was accepted: grow the window (slow start) or probe one higher."""
+        if self.ceiling is not None:
+            return
+        if self._slow_start:
+            if self.window < self.limit:
+                self.window += 1
+                self._wake()
             return
         if self.in_flight >= self.window:
             self._probing = False  # the API took as many as the window allows

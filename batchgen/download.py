@@ -20,6 +20,7 @@ from typing import Any, AsyncIterator, Protocol
 import anyio
 import httpx
 
+from batchgen.durable import fsync_dir
 from batchgen.errors import APIError, JobRejected, RetriableError
 from batchgen.jobs import Job
 from batchgen.runledger import RunLedger
@@ -162,7 +163,7 @@ class Downloader:
                 if want is not None and want != size:
                     raise _Retry(f"truncated download: {size} bytes, {label} says {want}")
             os.replace(tmp, final)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
         except APIError as exc:
             if exc.status in EXPIRED_STATUSES:
                 raise _Retry(f"download URL refused (HTTP {exc.status}); renewing it") from None
@@ -193,17 +194,3 @@ def _int(value: Any) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename is only durable once the directory entry is on disk too.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

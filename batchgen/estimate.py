@@ -141,11 +141,14 @@ def group(jobs: Iterable[Job], fields: Sequence[str] | None) -> list[tuple[Combi
     return list(groups.values())
 
 
-def dry_run_body(job: Job, frame_assets: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The representative's body for the dry run: frames only where their asset is known."""
+def dry_run_body(job: Job, frame_assets: Mapping[str, str] | None = None,
+                 fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """The representative's body for the dry run: a local frame only where it may change
+    the price (`fields`, None: unknown) and its uploaded asset id is known."""
     body = {"prompt": job.prompt, **{k: v for k, v in job.params.items() if k not in job.frames}}
     for name, frame in job.frames.items():
-        if frame_assets and frame.sha256 in frame_assets:
+        priced = fields is None or name in fields
+        if priced and frame_assets and frame.sha256 in frame_assets:
             body[name] = frame_assets[frame.sha256]
     if "endFrame" in body and "startFrame" not in body:
         del body["endFrame"]  # endFrame alone would be refused; it never changes the price alone
@@ -169,7 +172,8 @@ async def estimate(client: DryRunClient, model: str, jobs: Sequence[Job], *,
         async with limiter:
             result.dry_runs += 1
             try:
-                answer = await client.generate(model, dry_run_body(job, frame_assets), dry_run=True)
+                answer = await client.generate(model, dry_run_body(job, frame_assets, fields),
+                                               dry_run=True)
             except AccessDenied:
                 raise
             except APIError as exc:

@@ -113,6 +113,7 @@ class AssetCache:
         ready.set()
 
     async def get_asset(self, asset_id: str) -> dict[str, Any]:
+        """The asset from the bulk fetch (waiting for it if under way), else from the API."""
         pending = self._pending.get(asset_id)
         if pending is not None:
             await pending.wait()
@@ -123,6 +124,7 @@ class AssetCache:
         return await self._client.get_asset(asset_id)
 
     def download(self, url: str) -> AbstractAsyncContextManager[Any]:
+        """The client's download, unchanged."""
         return self._client.download(url)
 
 
@@ -164,8 +166,8 @@ class ListPoller:
     async def __aexit__(self, *exc_info: Any) -> None:
         assert self._tg is not None
         self._tg.cancel_scope.cancel()
-        # The loop never raises (it hands errors to the waiters), so an exception of
-        # the `async with` body propagates as it is, not wrapped in a group.
+        # The loop hands API errors to the waiters rather than raising them, so an
+        # exception of the `async with` body propagates as it is, not wrapped in a group.
         await self._tg.__aexit__(None, None, None)
 
     async def wait_final(self, job_id: str) -> dict[str, Any]:

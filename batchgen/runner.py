@@ -22,15 +22,19 @@ from typing import Any, Callable, TextIO
 
 import anyio
 
+from batchgen.budget import Budget, at_stake
 from batchgen.concurrency import Limiter
 from batchgen.download import Downloader, DownloadFailed, DownloadTiming
 from batchgen.errors import AccessDenied, JobRejected, UsageError
+from batchgen.estimate import Estimate, estimate
 from batchgen.jobs import Job, LocalFrame, job_label
 from batchgen.ledger import LedgerWriter, ledger_path, read_events
+from batchgen.listpoll import ListPoller, ListPollTiming
 from batchgen.lock import OutputLock
-from batchgen.poll import PerJobPoller, Poller
+from batchgen.poll import Poller
 from batchgen.progress import Progress
 from batchgen.runledger import RunLedger
+from batchgen.shards import Shard, check_ledger_shard
 from batchgen.state import STATES, Step, next_step, replay
 from batchgen.status import write_batch_snapshot
 from batchgen.submit import InFlightBodies, Recovery, Submitter, SubmitTiming
@@ -47,9 +51,17 @@ class RunOptions:
     concurrency: int = DEFAULT_CONCURRENCY
     retry_failed: bool = False
     poll_interval: float = 5.0
-    # Builds the poller from the client (default: a PerJobPoller every poll_interval);
-    # a poller that is an async context manager is entered for the run's duration.
+    # Builds the poller from the client (default: a ListPoller, one job-list call for
+    # every running job, timed by `polling` or else by poll_interval); a poller that is
+    # an async context manager is entered for the run's duration.
     poller: Callable[[Any], Poller] | None = None
+    polling: ListPollTiming | None = None
+    max_cu: float | None = None  # never submit past this many creative units (ledger included)
+    # Called with the estimate of the jobs still to submit and the most the run may
+    # spend (the estimate, or less under max_cu) before anything is submitted; raise
+    # to refuse. None: no estimate unless max_cu needs one.
+    confirm: Callable[[Estimate, float], None] | None = None
+    shard: Shard | None = None  # recorded in the ledger; the batch holds only its jobs
     submit: SubmitTiming = field(default_factory=SubmitTiming)
     download: DownloadTiming = field(default_factory=DownloadTiming)
     download_concurrency: int = 8
@@ -85,6 +97,9 @@ class RunSummary:
     access_denied: str | None = None
     ceiling: int | None = None
     spent: float = 0.0  # creative units of every accepted submission, earlier runs included
+    estimated: float | None = None  # estimate of the jobs this run had to submit
+    budget_stopped: bool = False  # --max-cu stopped the submissions
+    budget: str | None = None  # what was spent and what is left, under --max-cu
     elapsed: float = 0.0  # seconds
     resume_command: str | None = None
     exit_code: int = 0
@@ -108,10 +123,19 @@ async def run_batch(batch: Any, client: Any, *, options: RunOptions | None = Non
         path = ledger_path(output)
         events = read_events(path)
         _check_same_api(events, options.api, output)
+        check_ledger_shard(events, options.shard, str(path))
         write_batch_snapshot(batch, output)
         state = replay(events)
         with LedgerWriter(path) as writer:
             return await _Run(batch, client, RunLedger(writer, state), output, options).execute()
+
+
+def _list_timing(poll_interval: float) -> ListPollTiming:
+    """Batched-polling timings in proportion to --poll-interval (5 s: a list call at
+    least every 8 s, ends gathered over 4 s, a job unreported for 30 s asked for alone)."""
+    return ListPollTiming(interval=poll_interval * 1.6, min_gap=poll_interval / 10,
+                          gather=poll_interval * 0.8, margin=poll_interval / 25,
+                          overlap=poll_interval * 0.4, stale_after=poll_interval * 6)
 
 
 def _camel(name: str) -> str:
@@ -138,34 +162,48 @@ class _Run:
         self.ledger = ledger
         self.output = output
         self.options = options
+        self.client = client
         self.limiter = Limiter(options.concurrency, ceiling=ledger.state.ceiling)
         bodies = InFlightBodies()
         self.uploads = FrameUploads(client, ledger, reuse_recorded=options.reuse_uploads,
                                     on_upload=self._uploaded)
         self.submitter = Submitter(client, ledger, self.limiter, self.uploads,
                                    timing=options.submit, bodies=bodies,
-                                   on_ceiling=self._ceiling)
+                                   on_ceiling=self._ceiling, on_rate_limited=self._rate_limited)
         self.recovery = Recovery(client, ledger, timing=options.submit, bodies=bodies)
-        self.poller: Poller = (options.poller(client) if options.poller
-                               else PerJobPoller(client, interval=options.poll_interval))
-        self.downloader = Downloader(client, ledger, output, timing=options.download)
+        self.poller: Poller = (options.poller(client) if options.poller else ListPoller(
+            client, timing=options.polling or _list_timing(options.poll_interval),
+            on_expected_end=self._expected_end))
+        # The batched poller fetches download URLs in bulk; the downloader takes them there.
+        self.downloader = Downloader(getattr(self.poller, "assets", client), ledger, output,
+                                     timing=options.download)
+        self.estimate: Estimate | None = None
+        self.budget: Budget | None = None
+        self.costs: dict[str, float | None] = {}
+        self._reserved: dict[str, float] = {}  # key -> estimated cost held in the budget
+        self._polling: set[str] = set()  # jobIds whose slot is held while they are polled
+        self._released_early: set[str] = set()
         self.download_slots = anyio.Semaphore(options.download_concurrency)
         self.download_errors: list[str] = []
         self.interrupted = False
         self.stopping = False  # no new submissions
+        self.budget_stopped = False
         self.denied: AccessDenied | None = None
         self.progress: Progress | None = None
         self._work: anyio.CancelScope | None = None
 
     async def execute(self) -> RunSummary:
         started = time.monotonic()
-        self.ledger.record({"event": "run", "pid": os.getpid(), "manifest": str(self.batch.source),
-                            "shard": None, "jobs": len(self.batch.jobs), "api": self.options.api,
-                            "concurrency": self.options.concurrency,
-                            "retryFailed": self.options.retry_failed})
-        await anyio.to_thread.run_sync(self.downloader.remove_leftovers)
         plan = [(job, next_step(job, self.ledger.state.jobs.get(job.key),
                                 retry_failed=self.options.retry_failed)) for job in self.batch.jobs]
+        await self._preflight(plan)  # may refuse: then nothing is recorded or sent
+        shard = self.options.shard
+        self.ledger.record({"event": "run", "pid": os.getpid(), "manifest": str(self.batch.source),
+                            "shard": str(shard) if shard else None, "jobs": len(self.batch.jobs),
+                            "api": self.options.api, "concurrency": self.options.concurrency,
+                            "retryFailed": self.options.retry_failed,
+                            **({"maxCu": self.options.max_cu} if self.budget else {})})
+        await anyio.to_thread.run_sync(self.downloader.remove_leftovers)
         settled = sum(1 for _, step in plan if step in (Step.DONE, Step.SKIP_FAILED))
         self.progress = Progress(len(plan), done=settled, bar=self.options.progress,
                                  stream=self.options.progress_stream, describe=self.describe)
@@ -201,10 +239,66 @@ class _Run:
             for job, step in plan:
                 if step is Step.SUBMIT:
                     await self.limiter.acquire()
-                    if self.stopping:
+                    if self.stopping or not self._reserve(job):
                         self.limiter.release()
                         break
                     tg.start_soon(self._drive, job, step, True)
+
+    async def _preflight(self, plan: list[tuple[Job, Step]]) -> None:
+        """Estimate what the run may submit, let `confirm` refuse, and set up --max-cu."""
+        options = self.options
+        if options.max_cu is None and options.confirm is None:
+            return
+        todo = [job for job, step in plan if step in (Step.SUBMIT, Step.RECOVER)]
+        if not todo:
+            return
+        uploads = self.ledger.state.uploads if options.reuse_uploads else {}
+        self.estimate = await estimate(self.client, self.batch.model, todo, frame_assets=uploads)
+        spent = self.ledger.state.spent
+        if options.confirm is not None:
+            options.confirm(self.estimate, at_stake(self.estimate.total, limit=options.max_cu,
+                                                    spent_before=spent))
+        if options.max_cu is not None:
+            self.budget = Budget(options.max_cu, spent_before=spent)
+            self.costs = self.estimate.job_costs()
+
+    def _reserve(self, job: Job) -> bool:
+        """Hold the job's estimated cost in the budget; False: submit nothing more."""
+        if self.budget is None or job.key in self._reserved:
+            return True
+        cost = self.costs.get(job.key)
+        if cost is not None and self.budget.reserve(cost):
+            self._reserved[job.key] = cost
+            return True
+        self.budget.exhausted = True
+        if not self.budget_stopped and self.progress is not None:
+            why = ("its cost could not be estimated" if cost is None else
+                   f"{self.describe(job)} would take the batch past --max-cu {self.options.max_cu:g}")
+            self.progress.message(f"budget: no more submissions ({why}); "
+                                  "letting the jobs in flight finish")
+        self.budget_stopped = True  # jobs already holding a reservation still go
+        return False
+
+    def _settle(self, job: Job) -> None:
+        """Turn the job's reservation into spend once it has a jobId; free it if it failed."""
+        if self.budget is None or job.key not in self._reserved:
+            return
+        ks = self.ledger.state.jobs.get(job.key)
+        if ks is not None and ks.job_id:
+            self.budget.settle(self._reserved.pop(job.key), ks.cost)
+        elif ks is not None and ks.state == "failed":
+            self.budget.release(self._reserved.pop(job.key))
+
+    def _expected_end(self, job_id: str) -> None:
+        """The poller predicts this job has just ended: its slot can take the next job."""
+        if job_id in self._polling and job_id not in self._released_early:
+            self._released_early.add(job_id)
+            self.limiter.release()
+
+    def _rate_limited(self) -> None:
+        # A 429 after slots were freed by prediction: stop trusting the predictions.
+        if isinstance(self.poller, ListPoller) and self.poller.early_releases:
+            self.poller.early_release = False
 
     async def _drive(self, job: Job, step: Step, holding: bool) -> None:
         """Take one job through its steps until it is done, failed or cannot go on."""
@@ -212,21 +306,34 @@ class _Run:
         try:
             while True:
                 if step is Step.SUBMIT:
-                    if self.stopping:
+                    if self.stopping or not self._reserve(job):
                         return
                     if not holding:
                         await self.limiter.acquire()
                         holding = True
                     job_id = await self.submitter.submit(job)
+                    self._settle(job)
                     if job_id:
                         self.progress.submitted(job, job_id)
                 elif step is Step.RECOVER:
                     job_id = await self.recovery.resolve(job.key)
+                    self._settle(job)
                     self.progress.recovered(job, job_id)
                 elif step is Step.POLL:
-                    await self._poll(job)
-                    self.limiter.release()
-                    holding = False
+                    job_id = self.ledger.state.jobs[job.key].job_id
+                    if holding:
+                        self._polling.add(job_id)
+                    try:
+                        await self._poll(job)
+                    finally:
+                        self._polling.discard(job_id)
+                        if job_id in self._released_early:
+                            # Its slot went to the next job when it was expected to end.
+                            self._released_early.discard(job_id)
+                            holding = False
+                    if holding:
+                        self.limiter.release()
+                        holding = False
                 elif step is Step.DOWNLOAD:
                     if holding:
                         self.limiter.release()
@@ -356,7 +463,14 @@ class _Run:
             download_errors=self.download_errors, interrupted=self.interrupted,
             access_denied=self.denied.message if self.denied else None,
             ceiling=state.ceiling, spent=state.spent, elapsed=round(elapsed, 3),
-            resume_command=self.options.resume_command)
+            resume_command=self.options.resume_command,
+            estimated=self.estimate.total if self.estimate else None,
+            budget_stopped=self.budget_stopped)
+        if self.budget is not None:
+            unsent = counts["pending"]
+            summary.budget = (f"{self.budget.summary()}"
+                              + (f"; {unsent} job{'s' if unsent != 1 else ''} not submitted"
+                                 if self.budget_stopped else ""))
         if self.denied is not None:
             summary.exit_code = self.denied.exit_code
         elif self.interrupted:

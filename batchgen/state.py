@@ -21,7 +21,7 @@ from typing import Any, Iterable
 
 from batchgen.errors import LedgerError
 from batchgen.jobs import Job
-from batchgen.ledger import paused_gc
+from batchgen.durable import paused_gc
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
 STATES = (PENDING, RUNNING, SUCCEEDED, FAILED)

@@ -17,7 +17,8 @@ import msgspec
 
 from batchgen.checkpoint import load_state
 from batchgen.errors import UsageError
-from batchgen.ledger import LEDGER_NAME, ledger_path, paused_gc
+from batchgen.durable import paused_gc
+from batchgen.ledger import LEDGER_NAME, ledger_path
 from batchgen.state import FAILED, PENDING, RUNNING, STATES, SUCCEEDED, KeyState
 
 SNAPSHOT_NAME = "batch.json"

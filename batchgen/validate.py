@@ -11,13 +11,12 @@ Nothing is written anywhere.
 
 from __future__ import annotations
 
-import gc
 import os
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
+from batchgen.durable import paused_gc
 from batchgen.errors import ManifestError, Problem
 from batchgen.expand import DEFAULT_MAX_JOBS, expand
 from batchgen.jobs import Job, LocalFrame
@@ -54,7 +53,7 @@ def load_batch(path: str | os.PathLike[str], *, max_jobs: int | None = None) -> 
     either the limit is 100,000 jobs.
     """
     try:
-        with _gc_paused():
+        with paused_gc():
             manifest = read_manifest(path)
             expansion = expand(manifest, max_jobs=max_jobs)
     except ManifestError as exc:
@@ -67,16 +66,3 @@ def load_batch(path: str | os.PathLike[str], *, max_jobs: int | None = None) -> 
     return Batch(name=manifest.name, model=manifest.model, source=manifest.source,
                  output=manifest.output, jobs=expansion.jobs, frames=expansion.frames,
                  axes=expansion.axes, warnings=expansion.warnings)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Building 100,000 jobs allocates millions of objects and none of them is garbage
-    # yet; the cyclic collector would scan them over and over (about a third of the time).
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

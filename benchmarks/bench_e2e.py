@@ -109,7 +109,7 @@ async def run_client(kind: str, path: Path, *, jobs: int, ceiling: int, scale: f
     options = RunOptions(concurrency=concurrency, poll_interval=5.0 / scale, progress=False,
                          progress_stream=io.StringIO(), output=path.parent / f"out-{kind}",
                          max_cu=10**9,  # the estimate (dry runs) is part of every capped run
-                         submit=SubmitTiming(rate_limit_wait=1.0 / scale, recovery_settle=60 / scale,
+                         submit=SubmitTiming(rate_limit_wait=1.0 / scale, recovery_wait=150 / scale,
                                              recovery_interval=2.0 / scale))
     if kind == "naive":
         options.poller = lambda client: PerJobPoller(client, interval=5.0 / scale)

@@ -91,7 +91,7 @@ class CrashReport:
 
 def run_command(manifest: Path, url: str, *extra: str) -> list[str]:
     return [*BATCHGEN, "run", str(manifest), "--base-url", url, "--concurrency", "4",
-            "--poll-interval", "0.1", "--recovery-wait", "0.5", "--no-progress", *extra]
+            "--poll-interval", "0.1", "--recovery-wait", "0.5", "--no-progress", "--yes", *extra]
 
 
 def run_env() -> dict[str, str]:

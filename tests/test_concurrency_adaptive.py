@@ -68,3 +68,22 @@ def test_the_window_never_drops_below_one():
     fill(limiter, 1)
     limiter.backoff()
     assert limiter.effective == 1
+
+
+def test_without_a_known_ceiling_the_window_starts_small_and_grows_with_each_acceptance():
+    limiter = Limiter(32)
+    assert limiter.effective == 4
+    for _ in range(5):
+        limiter.accepted()
+    assert limiter.effective == 9
+
+
+def test_a_ceiling_from_the_ledger_applies_at_once():
+    assert Limiter(32, ceiling=16).effective == 16
+
+
+def test_slow_start_stops_at_the_users_limit():
+    limiter = Limiter(6)
+    for _ in range(10):
+        limiter.accepted()
+    assert limiter.effective == 6

@@ -1,8 +1,9 @@
 """Fault soak: a 300-job run through a hostile API still ends exactly as it should.
 
 Over loopback the simulator answers 5 % of API requests with a 5xx, 5 % with a 429,
-drops 2 % of connections, cuts 2 % of downloads short, signs URLs that expire within
-a few (simulated) seconds and fails 3 % of the jobs. Afterwards: every job the server
+drops 2 % of connections, cuts 2 % of downloads short, signs URLs that expire after
+a few seconds (300 simulated seconds, 3 s at the time scale used) and refuses 5 % of
+downloads as expired anyway, and fails 3 % of the jobs. Afterwards: every job the server
 did not fail has succeeded with its file verified, each failed job carries the
 server's own message, and no body was ever generated twice. Then `--retry-failed`
 with the faults off completes the failed jobs and submits nothing else.
@@ -47,19 +48,25 @@ samples: 4
 """
 
 
-class RateLimitingSimulator(Simulator):
-    """The simulator, plus 429s at random on any API request, as a busy API sends them,
-    and a count of downloads refused because their signed URL had expired."""
+class HostileSimulator(Simulator):
+    """The simulator plus two faults it lacks: 429s at random on any API request (as a
+    busy API sends them) and signed URLs refused as expired at random (as when the
+    CDN's clock runs ahead), so renewals happen however fast the client downloads.
+    Counts the downloads refused as expired, both kinds."""
 
-    def __init__(self, *, rate_limit_rate: float, **knobs):
+    def __init__(self, *, rate_limit_rate: float, expire_rate: float, **knobs):
         super().__init__(**knobs)
         self.rate_limit_rate = rate_limit_rate
+        self.expire_rate = expire_rate
         self.expired_downloads = 0
 
     def handle(self, request: Request) -> Response:
         if request.path.startswith(API_PREFIX + "/") and self._dice.chance(self.rate_limit_rate):
             return self._rate_limited()
-        response = super().handle(request)
+        if request.path.startswith("/cdn/") and self._dice.chance(self.expire_rate):
+            response = Response(403, b"Forbidden: the signed URL has expired", "text/plain")
+        else:
+            response = super().handle(request)
         if request.path.startswith("/cdn/") and b"expired" in response.body:
             self.expired_downloads += 1
         return response
@@ -77,7 +84,7 @@ class Soak:
 
     manifest: Path
     out: Path
-    sim: RateLimitingSimulator
+    sim: HostileSimulator
     url: str
     code: int
     events: list[dict]
@@ -92,10 +99,10 @@ def soak(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("soak")
     manifest = tmp / "soak.yaml"
     manifest.write_text(MANIFEST, encoding="utf-8")
-    sim = RateLimitingSimulator(
-        api_key=KEY, api_secret=SECRET, seed=2024, rate_limit_rate=0.05,
+    sim = HostileSimulator(
+        api_key=KEY, api_secret=SECRET, seed=2024, rate_limit_rate=0.05, expire_rate=0.05,
         server_error_rate=0.05, drop_rate=0.02, truncate_rate=0.02, failure_rate=0.03,
-        duration_range=(20.0, 60.0), time_scale=100.0, url_lifetime=3.0, retry_after=1.0,
+        duration_range=(20.0, 60.0), time_scale=100.0, url_lifetime=300.0, retry_after=1.0,
         ceiling=60)
     with pytest.MonkeyPatch.context() as mp, serve_in_thread(sim) as url:
         mp.setenv("SCENARIO_SDK_API_KEY", KEY)
@@ -144,7 +151,7 @@ def test_retry_failed_with_faults_off_completes_the_failed_jobs_and_submits_noth
     bodies = {e["key"]: canonical_json(e["body"]) for e in soak.events if e["event"] == "intent"}
     sim = soak.sim
     sim.faults = FaultRates()
-    sim.rate_limit_rate = 0.0
+    sim.rate_limit_rate = sim.expire_rate = 0.0
     created_before = Counter(sim.counters.jobs_created)
     calls_before = Counter(sim.counters.generate_calls)
     monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)

@@ -75,3 +75,7 @@ def test_missing_credentials_exit_2(monkeypatch, capsys):
     monkeypatch.delenv("SCENARIO_SDK_API_SECRET", raising=False)
     assert main(["schema", "check", "--base-url", "http://127.0.0.1:9/v1"]) == 2
     assert "credentials are missing" in capsys.readouterr().err
+
+
+def test_the_built_in_simulator_serves_a_definition_in_sync_with_the_shipped_schema(capsys):
+    assert main(["schema", "check", "--simulate"]) == 0

@@ -32,7 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, where it can still be handled
+        return code
     except ManifestError as exc:
         # One problem per line, like `validate`, so every command reads the same way.
         for problem in exc.problems:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import sys
@@ -13,9 +14,12 @@ import anyio
 
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings
+from batchgen.budget import confirm, confirm_threshold
 from batchgen.errors import BatchgenError, ManifestError, UsageError
+from batchgen.estimate import Estimate
 from batchgen.report import report_targets
 from batchgen.runner import DEFAULT_CONCURRENCY, SIMULATED_API, RunOptions, RunSummary, run_batch
+from batchgen.shards import parse_shard, select, shard_output
 
 # The in-process simulator runs this many simulated seconds per real second, so the
 # Quick start sweep (jobs of 40 to 120 simulated seconds) finishes in seconds.
@@ -37,11 +41,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         default=DEFAULT_CONCURRENCY,
                         help=f"generations in flight at once (default {DEFAULT_CONCURRENCY}; "
                         "never above a ceiling the API states)")
-    parser.add_argument("--max-cu", metavar="N", type=float,
-                        help="budget cap in creative units (not available yet)")
+    parser.add_argument("--max-cu", metavar="N", type=_non_negative_float,
+                        help="never submit a job that would take this output folder's spend "
+                        "(earlier runs included) past N creative units; stop submitting, let "
+                        "running jobs finish, exit 1")
     parser.add_argument("--retry-failed", action="store_true",
                         help="submit failed jobs again (only those)")
-    parser.add_argument("--shard", metavar="I/N", help="run shard I of N (not available yet)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="run shard I of N (1-based): the jobs whose key modulo N is I-1, "
+                        "with their own ledger in <output>/shard-I-of-N/ (unless --out)")
     add_api_options(parser)
     add_max_jobs(parser)
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
@@ -63,10 +71,8 @@ def run_command(args: argparse.Namespace) -> int:
     from batchgen.api.auth import Credentials
     from batchgen.validate import load_batch
 
-    if args.max_cu is not None:
-        raise UsageError("--max-cu is not available yet; run without it (nothing was sent)")
-    if args.shard is not None:
-        raise UsageError("--shard is not available yet; run without it (nothing was sent)")
+    shard = parse_shard(args.shard) if args.shard is not None else None
+    confirm_above = confirm_threshold()
     if args.simulate and args.base_url:
         raise UsageError("--simulate and --base-url exclude each other: --simulate runs the "
                          "built-in simulator in this process")
@@ -78,12 +84,17 @@ def run_command(args: argparse.Namespace) -> int:
         print_problems(exc, args.manifest)
         return exc.exit_code
     print_warnings(batch)
+    if shard is not None:
+        batch = dataclasses.replace(batch, jobs=select(batch.jobs, shard),
+                                    output=shard_output(batch.output, shard))
     options = RunOptions(
         concurrency=args.concurrency, retry_failed=args.retry_failed,
         progress=False if args.no_progress else None,
         output=Path(args.out).resolve() if args.out else None,
         handle_signals=True, resume_command=resume_command(args),
-        api=SIMULATED_API if args.simulate else _api_label(args.base_url))
+        api=SIMULATED_API if args.simulate else _api_label(args.base_url),
+        max_cu=args.max_cu, shard=shard,
+        confirm=lambda estimate, at_stake: _confirm(estimate, at_stake, confirm_above, args.yes))
     if args.simulate:
         # The in-process simulator forgets its jobs and assets when the process ends.
         options.drain_on_interrupt = True
@@ -136,6 +147,10 @@ def print_summary(summary: RunSummary, stream: Any) -> None:
     for problem in summary.download_errors:
         print(f"  not downloaded: {problem}", file=stream)
     print(f"files in {_shown(summary.output)}, ledger {_shown(summary.ledger)}", file=stream)
+    if summary.budget_stopped:
+        print(f"stopped by the budget: {summary.budget}. Raise --max-cu to go on.", file=stream)
+    elif summary.budget:
+        print(f"budget: {summary.budget}", file=stream)
     if summary.access_denied:
         print(f"stopped: the API refused access ({summary.access_denied}); check the "
               "credentials and the plan, then run the same command again", file=stream)
@@ -152,7 +167,8 @@ def resume_command(args: argparse.Namespace) -> str:
     words = ["batchgen", "run", args.manifest]
     for flag, value in (("--out", args.out), ("--base-url", args.base_url),
                         ("--poll-interval", args.poll_interval),
-                        ("--recovery-wait", args.recovery_wait), ("--max-jobs", args.max_jobs)):
+                        ("--recovery-wait", args.recovery_wait), ("--max-jobs", args.max_jobs),
+                        ("--max-cu", args.max_cu), ("--shard", args.shard)):
         if value is not None:
             words += [flag, str(value)]
     if args.concurrency != DEFAULT_CONCURRENCY:
@@ -163,6 +179,14 @@ def resume_command(args: argparse.Namespace) -> str:
         if on:
             words.append(flag)
     return shlex.join(words)
+
+
+def _confirm(estimate: Estimate, at_stake: float, threshold: float, yes: bool) -> None:
+    """Before submitting: show a large estimate and ask (or require --yes without a terminal)."""
+    if at_stake <= threshold:
+        return
+    print(f"estimated cost of the jobs to submit:\n{estimate.render()}", file=sys.stderr)
+    confirm(at_stake, threshold=threshold, yes=yes, stdin=sys.stdin, stdout=sys.stderr)
 
 
 def _api_label(base_url: str | None) -> str:
