@@ -12,6 +12,7 @@ import difflib
 import json
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator, ValidationError
@@ -30,8 +31,13 @@ _TYPE_WORDS = {
 @lru_cache(maxsize=None)
 def load_schema(name: str) -> dict[str, Any]:
     """One shipped schema, parsed (cached: callers must not modify it)."""
-    text = resources.files("batchgen.schemas").joinpath(name).read_text(encoding="utf-8")
-    return json.loads(text)
+    try:
+        folder = resources.files("batchgen.schemas")
+    except ModuleNotFoundError:
+        # Run from a source checkout (`python -m batchgen` in the repository), not an
+        # install: the schemas are the top-level schemas/ folder installs map here.
+        folder = Path(__file__).resolve().parent.parent / "schemas"
+    return json.loads(folder.joinpath(name).read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=None)
