@@ -3,13 +3,16 @@
 Each asset streams into a temporary file in the destination folder while its sha256 is
 computed; the length is checked against the asset's stated size and the response's
 Content-Length; the file is fsynced, renamed into place, and only then recorded as a
-`file` event. An expired signed URL (403/410 from the CDN) is renewed by fetching the
-asset again; a truncated or dropped download is tried again.
+`file` event. An expired signed URL (401/403/410 from the CDN) is renewed at once by
+fetching the asset again (a fresh URL is one request away, so waiting would only slow
+the batch), at most `renewals` times per asset; a truncated or dropped download, or a
+5xx, is tried again after a doubling back-off.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import secrets
 from contextlib import AbstractAsyncContextManager
@@ -24,6 +27,8 @@ from batchgen.durable import fsync_dir
 from batchgen.errors import APIError, JobRejected, RetriableError
 from batchgen.jobs import Job
 from batchgen.runledger import RunLedger
+
+log = logging.getLogger(__name__)
 
 # What a CDN answers for a signed URL that is no longer valid.
 EXPIRED_STATUSES = frozenset({401, 403, 410})
@@ -51,6 +56,9 @@ class DownloadTiming:
     attempts: int = 6
     retry_wait: float = 1.0  # doubled after each failed attempt
     pending_wait: float = 1.0  # while an asset is not ready yet
+    # Immediate renewals of an expired URL per asset; beyond them an expiry counts as an
+    # ordinary failed attempt, so a CDN that refuses every URL cannot loop forever.
+    renewals: int = 5
 
 
 def asset_filename(filename: str, index: int) -> str:
@@ -115,15 +123,24 @@ class Downloader:
         final.parent.mkdir(parents=True, exist_ok=True)
         wait = self._timing.retry_wait
         problem = "no attempt made"
-        for _ in range(self._timing.attempts):
+        attempts = renewals = 0
+        while attempts < self._timing.attempts:
             try:
                 asset = await self._client.get_asset(asset_id)
                 asset = asset.get("asset", asset) if isinstance(asset.get("asset"), dict) else asset
                 if asset.get("status") not in (None, "success") or not asset.get("url"):
                     problem = f"asset {asset_id} is not ready (status {asset.get('status')})"
+                    attempts += 1
+                    log.debug("%s: %s", rel, problem)
                     await anyio.sleep(self._timing.pending_wait)
                     continue
                 size, digest = await self._stream(asset, final)
+            except _Expired as exc:
+                problem = str(exc)
+                if renewals < self._timing.renewals:
+                    renewals += 1
+                    log.info("%s: %s (renewal %d)", rel, problem, renewals)
+                    continue
             except _Retry as exc:
                 problem = str(exc)
             except JobRejected as exc:
@@ -135,9 +152,14 @@ class Downloader:
                                      "path": rel, "bytes": size, "sha256": digest})
                 self.downloaded += 1
                 self.bytes += size
+                log.debug("%s: %d bytes, sha256 %s", rel, size, digest)
                 return final
-            await anyio.sleep(wait)
-            wait *= 2
+            attempts += 1
+            if attempts < self._timing.attempts:
+                log.info("%s: %s; trying again in %.2fs", rel, problem, wait)
+                await anyio.sleep(wait)
+                wait *= 2
+        log.info("%s: giving up after %d attempts: %s", rel, attempts, problem)
         raise DownloadFailed(f"{rel}: {problem}")
 
     async def _stream(self, asset: dict[str, Any], final: Path) -> tuple[int, str]:
@@ -148,7 +170,7 @@ class Downloader:
         try:
             async with self._client.download(asset["url"]) as response:
                 if response.status_code in EXPIRED_STATUSES:
-                    raise _Retry(f"download URL refused (HTTP {response.status_code}); renewing it")
+                    raise _Expired(f"download URL refused (HTTP {response.status_code}); renewing it")
                 if response.status_code != 200:
                     raise _Retry(f"download answered HTTP {response.status_code}")
                 stated = _int(response.headers.get("content-length"))
@@ -166,7 +188,7 @@ class Downloader:
             fsync_dir(final.parent)
         except APIError as exc:
             if exc.status in EXPIRED_STATUSES:
-                raise _Retry(f"download URL refused (HTTP {exc.status}); renewing it") from None
+                raise _Expired(f"download URL refused (HTTP {exc.status}); renewing it") from None
             raise
         finally:
             tmp.unlink(missing_ok=True)
@@ -174,7 +196,11 @@ class Downloader:
 
 
 class _Retry(Exception):
-    """This attempt failed in a way a fresh URL or a new attempt can fix."""
+    """This attempt failed in a way a new attempt can fix."""
+
+
+class _Expired(_Retry):
+    """The CDN refused the signed URL: fetching the asset again gives a fresh one."""
 
 
 def _rel(job: Job, index: int) -> str:

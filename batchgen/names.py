@@ -18,7 +18,8 @@ from batchgen.jobs import FRAME_FIELDS, LocalFrame
 from batchgen.manifest import FrameReader, Manifest, PromptSpec
 
 RESERVED = set(naming.JOB_FIELDS) | {"prompt", "samples", "exclude", "include"}
-_LOOSE_NAME = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)")
+_BRACED = re.compile(r"\{([^{}]*)")  # what follows an opening brace, closed or not
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
 
 @dataclass
@@ -51,7 +52,7 @@ def prepare(m: Manifest) -> tuple[Prepared, list[Problem]]:
         except naming.TemplateError as exc:
             problems.append(Problem(spec.file, spec.line, str(exc), job=pid))
             template = naming.Template(spec.text, (spec.text,))
-            used.update(_LOOSE_NAME.findall(spec.text))  # no second complaint about them
+            used.update(_names_in_braces(spec.text))
         for name in template.names:
             used.add(name)
             if name not in variables:
@@ -74,6 +75,15 @@ def prepare(m: Manifest) -> tuple[Prepared, list[Problem]]:
     filename = _filename_template(m, set(variables) | params, problems)
     frames = _frames(m, problems)
     return Prepared(templates, ids, filename, frames), problems
+
+
+def _names_in_braces(text: str) -> set[str]:
+    """Every name written inside braces, however malformed the placeholder.
+
+    A prompt whose template is broken counts these as used, so `{style[0]}`, `{ style }`
+    or an unclosed `{style` is reported once, not again as "'style' is not used".
+    """
+    return {word for inner in _BRACED.findall(text) for word in _WORD.findall(inner)}
 
 
 def _no_value(name: str, params: set[str]) -> str:

@@ -84,7 +84,7 @@ def load_yaml(text: str, display: str) -> Any:
     or with the syntax error that stopped the parser.
     """
     try:
-        _check_depth(text, display)
+        recursive = _scan_events(text, display)
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -96,29 +96,46 @@ def load_yaml(text: str, display: str) -> Any:
         raise ManifestError([Problem(display, line, f"this is not valid YAML: the control "
                                      f"character U+{code:04X} is not allowed in a YAML file")]) from None
     except yaml.YAMLError as exc:
-        raise ManifestError([Problem(display, None, _syntax_sentence(str(exc)))]) from None
+        raise ManifestError([Problem(display, None, f"this is not valid YAML: {exc}")]) from None
     if node is None:
         return None
     builder = _Builder(display)
     value = builder.build(node)
-    if builder.problems:
-        raise ManifestError(builder.problems)
+    problems = sorted(recursive + builder.problems, key=lambda p: p.line or 0)
+    if problems:
+        raise ManifestError(problems)
     return value
 
 
-def _check_depth(text: str, display: str) -> None:
-    """Refuse absurd nesting before composing: the composer recurses once per level."""
-    depth = 0
+def _scan_events(text: str, display: str) -> list[Problem]:
+    """Refuse absurd nesting before composing, and find recursive aliases.
+
+    The composer recurses once per level, so depth is checked on the event stream. The
+    composed graph no longer knows where an alias was written (an alias *is* its anchor's
+    node there), so recursive aliases are found here too, to report the alias's own line.
+    """
+    problems: list[Problem] = []
+    open_anchors: list[tuple[str | None, int]] = []  # one per open collection: anchor, line
     for event in yaml.parse(text, Loader=_Loader):
         if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
+            open_anchors.append((event.anchor, event.start_mark.line + 1))
+            if len(open_anchors) > MAX_DEPTH:
                 raise ManifestError([Problem(
                     display, event.start_mark.line + 1,
                     f"values here are nested more than {MAX_DEPTH} levels deep; "
                     "a manifest needs only a few levels")])
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+            open_anchors.pop()
+        elif isinstance(event, yaml.AliasEvent):
+            anchor_line = next((line for anchor, line in reversed(open_anchors)
+                                if anchor == event.anchor), None)
+            if anchor_line is not None:
+                problems.append(Problem(
+                    display, event.start_mark.line + 1,
+                    f"the alias *{event.anchor} refers to the value it is inside of (anchored as "
+                    f"&{event.anchor} on line {anchor_line}); recursive YAML aliases are not "
+                    "supported"))
+    return problems
 
 
 def _line_text(text: str, mark: yaml.Mark | None) -> str:
@@ -136,9 +153,9 @@ def _line_text(text: str, mark: yaml.Mark | None) -> str:
 def _syntax_sentence(exc: yaml.MarkedYAMLError, line: str) -> str:
     problem = exc.problem or exc.context or "unreadable YAML"
     mark, context = exc.problem_mark, exc.context_mark
-    if "\t" in line[:len(line) - len(line.lstrip())] or "'\\t'" in problem:
-        return ("this is not valid YAML: a tab character is used for indentation; "
-                "YAML indents with spaces only")
+    if _tab_problem(exc, line):
+        return ("this is not valid YAML: a tab character is used for indentation; YAML cannot "
+                "be indented with tabs, use spaces instead")
     if "another document" in problem:
         return ("this file holds a second YAML document (after ---); a manifest is a single "
                 "document")
@@ -149,6 +166,19 @@ def _syntax_sentence(exc: yaml.MarkedYAMLError, line: str) -> str:
     if exc.problem and exc.context and mark and context and context.line != mark.line:
         sentence += f" ({exc.context} on line {context.line + 1})"
     return sentence
+
+
+def _tab_problem(exc: yaml.MarkedYAMLError, line: str) -> bool:
+    """Whether a tab caused this error: in the indentation, or where the parser stopped.
+
+    libyaml reports a tab after `- ` or `? ` only as "found character that cannot start
+    any token", so the character at the error's column is checked too.
+    """
+    mark, problem = exc.problem_mark, exc.problem or ""
+    if ("\t" in line[:len(line) - len(line.lstrip())] or "'\\t'" in problem
+            or re.search(r"\btab\b", problem)):
+        return True
+    return mark is not None and line[mark.column:mark.column + 1] == "\t"
 
 
 class _Builder:
@@ -164,8 +194,7 @@ class _Builder:
         self.problems.append(Problem(self.display, node.start_mark.line + 1, message))
 
     def build(self, node: yaml.Node, path: tuple[int, ...] = ()) -> Any:
-        if id(node) in path:
-            self.problem(node, "this alias refers to itself; recursive YAML aliases are not supported")
+        if id(node) in path:  # a recursive alias: _scan_events reported it at the alias's line
             return None
         if id(node) in self.seen:
             self.alias_nodes += self._size(node, set())

@@ -17,7 +17,11 @@ Figures, all from the simulator's side:
 - success to download: median simulated seconds from a job's success on the server to
   the first byte request of its video;
 - idle slots: share of slot time (ceiling x time) left unused while jobs still waited
-  to be submitted (from the first submission to the last).
+  to be submitted (from the first submission to the last);
+- makespan against the ideal: simulated seconds from the first job's creation to the
+  last job's end, beside the least any client could take with the durations the
+  simulator drew, max(longest job, sum of durations / min(ceiling, concurrency)) (a
+  lower bound of list scheduling), and their ratio.
 
     python benchmarks/bench_e2e.py [--jobs 200] [--ceiling 16] [--scale 7] [--json]
 
@@ -65,6 +69,9 @@ class Figures:
     rate_limited_pct: float
     median_download_s: float
     idle_pct: float
+    makespan_s: float
+    ideal_s: float
+    makespan_ratio: float
     list_calls: int
     job_gets: int
     exit_code: int
@@ -99,6 +106,20 @@ def idle_share(sim: Simulator, ceiling: int) -> float:
     return 1 - busy / (ceiling * (last - first))
 
 
+def makespan(sim: Simulator, scale: float) -> float:
+    """Simulated seconds from the first job's creation to the last job's end."""
+    timings = sim.timings()
+    return (max(t.finished for t in timings) - min(t.created for t in timings)) * scale
+
+
+def ideal_makespan(sim: Simulator, concurrency: int) -> float:
+    """The least simulated time the drawn durations allow with min(ceiling, concurrency)
+    jobs at once: no job ends before the longest one, and the slots cannot do the total
+    work faster than side by side."""
+    durations = [t.duration for t in sim.timings()]
+    return max(max(durations), sum(durations) / min(sim.ceiling, concurrency))
+
+
 async def run_client(kind: str, path: Path, *, jobs: int, ceiling: int, scale: float,
                      concurrency: int) -> Figures:
     sim = Simulator(api_key=KEY, api_secret=SECRET, ceiling=ceiling, duration_range=(20.0, 40.0),
@@ -124,6 +145,7 @@ async def run_client(kind: str, path: Path, *, jobs: int, ceiling: int, scale: f
     generated = sum(sim.counters.generate_calls.values())
     delays = [(t.first_download - t.finished) * scale for t in sim.timings()
               if t.first_download is not None]
+    span, ideal = makespan(sim, scale), ideal_makespan(sim, concurrency)
     return Figures(
         client=kind, jobs=jobs, wall_s=round(wall, 1),
         calls_per_job=round((api_calls - asset_calls) / jobs, 3),
@@ -131,6 +153,7 @@ async def run_client(kind: str, path: Path, *, jobs: int, ceiling: int, scale: f
         rate_limited_pct=round(100 * sim.counters.rate_limited / max(1, generated), 2),
         median_download_s=round(statistics.median(delays), 2) if delays else float("nan"),
         idle_pct=round(100 * idle_share(sim, ceiling), 2),
+        makespan_s=round(span, 1), ideal_s=round(ideal, 1), makespan_ratio=round(span / ideal, 3),
         list_calls=calls["GET /jobs"], job_gets=calls["GET /jobs/{job_id}"],
         exit_code=summary.exit_code)
 
@@ -138,10 +161,11 @@ async def run_client(kind: str, path: Path, *, jobs: int, ceiling: int, scale: f
 def table(rows: list[Figures]) -> str:
     header = ("client", "jobs", "wall s", "API calls/job (no downloads)", "asset-URL calls/job",
               "429 share %", "success->download median (sim s)", "idle slots %",
-              "job-list calls", "job GETs")
+              "makespan (sim s)", "ideal (sim s)", "makespan/ideal", "job-list calls", "job GETs")
     lines = [header] + [(r.client, str(r.jobs), f"{r.wall_s:.1f}", f"{r.calls_per_job:.2f}",
                          f"{r.asset_calls_per_job:.2f}", f"{r.rate_limited_pct:.1f}",
-                         f"{r.median_download_s:.2f}", f"{r.idle_pct:.2f}", str(r.list_calls),
+                         f"{r.median_download_s:.2f}", f"{r.idle_pct:.2f}", f"{r.makespan_s:.1f}",
+                         f"{r.ideal_s:.1f}", f"{r.makespan_ratio:.3f}", str(r.list_calls),
                          str(r.job_gets)) for r in rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     out = ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]

@@ -27,7 +27,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import crashkit  # noqa: E402  (the crash harness lives with the tests that use it)
-from batchgen.ledger import read_events  # noqa: E402
 from batchgen.simulator import Simulator  # noqa: E402
 from batchgen.simulator.server import serve_in_thread  # noqa: E402
 
@@ -60,60 +59,31 @@ def run_bench(script: Path) -> Row:
     return Row(script.stem, code == 0, time.perf_counter() - start, figures)
 
 
-def kills_inside_a_run(events: list[dict]) -> int:
-    """Runs that wrote their `run` event and never their `end`: killed while running.
-
-    A SIGKILL that lands while the interpreter is still starting proves little; this
-    counts only the ones that hit a run at work.
-    """
-    killed, running = 0, False
-    for event in events:
-        if event["event"] == "run":
-            killed += running
-            running = True
-        elif event["event"] == "end":
-            running = False
-    return killed
-
-
 def run_crash(kills: int, seed: int, per_batch: int) -> Row:
-    """The crash harness (40-job batches, `per_batch` kills each, checked after every
-    kill), round after round until `kills` SIGKILLs have landed inside a running run."""
+    """The crash harness: 40-job batches, `per_batch` kills each, checked after every
+    kill, until `kills` SIGKILLs have landed inside a running run."""
     print(f"\n== crash harness: SIGKILL `batchgen run` of 40-job batches until {kills} kills "
           "have landed inside a run", flush=True)
     start = time.perf_counter()
-    sent = inside = after_intent = recovered = unsent = batches = rounds = 0
-    problems: list[str] = []
-    while inside < kills and rounds < 5:
-        rounds += 1
-        with tempfile.TemporaryDirectory(prefix="batchgen-crash-") as tmp:
-            report = crashkit.crash_campaign(Path(tmp), kills=max(kills - inside, per_batch),
-                                             seed=seed + rounds,
-                                             prompts=CRASH_PROMPTS, samples=CRASH_SAMPLES,
-                                             kills_per_batch=per_batch)
-            landed = sum(kills_inside_a_run(read_events(ledger))
-                         for ledger in Path(tmp).rglob("ledger.jsonl"))
-        sent += report.kills
-        inside += landed
-        batches += report.batches
-        after_intent += report.killed_right_after_intent
-        recovered += report.recovered
-        unsent += report.unsent
-        problems += report.duplicates + report.bad_files + report.unreadable_ledger
-        problems += [f"left behind: {p}" for p in report.leftovers]
-        problems += [f"a last run exited {code}" for code in report.final_exit_codes if code != 0]
-        if set(report.final_counts) != {"succeeded"}:
-            problems.append(f"jobs after the last runs: {dict(report.final_counts)}")
-        print(f"  round {rounds}: {report.kills} kills over {report.batches} batches, {landed} "
-              f"inside a run; problems so far {len(problems)}", flush=True)
-    ok = inside >= kills and not problems
+    with tempfile.TemporaryDirectory(prefix="batchgen-crash-") as tmp:
+        report = crashkit.crash_campaign(Path(tmp), kills=kills, seed=seed,
+                                         prompts=CRASH_PROMPTS, samples=CRASH_SAMPLES,
+                                         kills_per_batch=per_batch)
+    problems = report.duplicates + report.bad_files + report.unreadable_ledger
+    problems += [f"left behind: {p}" for p in report.leftovers]
+    problems += [f"a last run exited {code}" for code in report.final_exit_codes if code != 0]
+    if set(report.final_counts) != {"succeeded"}:
+        problems.append(f"jobs after the last runs: {dict(report.final_counts)}")
+    ok = report.kills_inside_run >= kills and not problems
     figures = [
-        f"{sent} SIGKILLs over {batches} batches of {CRASH_PROMPTS * CRASH_SAMPLES} jobs: {inside} "
-        f"landed inside a run, {after_intent} were aimed right after an intent",
+        f"{report.kills} SIGKILLs over {report.batches} batches of {CRASH_PROMPTS * CRASH_SAMPLES} "
+        f"jobs: {report.kills_inside_run} landed inside a run, {report.killed_right_after_intent} "
+        f"left an intent unanswered ({report.aimed_after_intent} were aimed right after one)",
         "duplicate generations, missing/corrupt files, unreadable ledgers, leftovers, "
         f"unfinished batches: {len(problems)}",
-        f"lost answers recovered {recovered}, intents proved unsent (then sent) {unsent}",
+        f"lost answers recovered {report.recovered}, intents proved unsent (then sent) {report.unsent}",
     ] + [f"  {problem}" for problem in problems[:10]]
+    print("  " + "\n  ".join(figures), flush=True)
     return Row("crash harness", ok, time.perf_counter() - start, figures)
 
 

@@ -4,12 +4,19 @@
 with a larger `kills`. The simulator is served by `batchgen.simulator.server` in this
 process (its counters are read directly); `batchgen run` is a real subprocess talking
 to it over a real socket, and is SIGKILLed.
+
+Each kill is aimed by watching the ledger lines the process itself writes (from its
+own `run` event on), so that it lands while the run is at work rather than while the
+interpreter is still starting, and the report counts, from the ledger each killed
+process left, where the kills really landed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import os
 import random
 import signal
@@ -30,6 +37,10 @@ from batchgen.validate import load_batch
 
 KEY, SECRET = "crash-key-7f31", "crash-secret-0c8e52"
 BATCHGEN = [sys.executable, "-m", "batchgen"]
+ANSWERS = frozenset({"submitted", "recovered", "unsent", "failed"})  # what closes an intent
+START_TIMEOUT = 20.0  # seconds a process may take to write its `run` event
+INTENT_TIMEOUT = 6.0  # seconds to wait for an intent before killing anyway
+RANDOM_DELAY = (0.0, 1.5)  # seconds into the run for a kill at a random moment
 
 
 class SlowGenerate:
@@ -74,11 +85,21 @@ def write_manifest(folder: Path, prompts: int, samples: int, tag: str = "") -> P
 
 @dataclass
 class CrashReport:
-    """What a crash campaign found; every list should stay empty."""
+    """What a crash campaign found; every list should stay empty.
+
+    `kills` counts SIGKILLs that ended a process; of those, `kills_inside_run` hit a
+    process that had written its `run` event and not its `end`, and
+    `killed_right_after_intent` left one of its own intents unanswered (no `submitted`,
+    `recovered`, `unsent` or `failed` for that key after it): the moment when the
+    generate call may or may not have reached the API. `aimed_after_intent` is how
+    many kills waited for an intent rather than a random moment.
+    """
 
     kills: int = 0
-    batches: int = 0
+    kills_inside_run: int = 0
+    aimed_after_intent: int = 0
     killed_right_after_intent: int = 0
+    batches: int = 0
     duplicates: list[str] = field(default_factory=list)
     bad_files: list[str] = field(default_factory=list)
     unreadable_ledger: list[str] = field(default_factory=list)
@@ -110,30 +131,90 @@ def served(seed: int, **knobs: Any) -> Iterator[tuple[Simulator, str]]:
         yield sim, url
 
 
-def _intents_unanswered(path: Path) -> int:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return 0
-    return data.count(b'"event":"intent"') - data.count(b'"event":"submitted"') - \
-        data.count(b'"event":"unsent"') - data.count(b'"event":"failed"')
+class OwnEvents:
+    """The ledger events one `batchgen run` process writes, read as they are appended.
+
+    It starts at the last complete line the ledger had when the process was spawned
+    (opening the ledger may drop a torn tail left by the previous kill, never more) and
+    keeps only the events from the process's own `run` event on, so nothing an earlier
+    process wrote is taken for this one's.
+    """
+
+    def __init__(self, ledger: Path, pid: int):
+        self.ledger = ledger
+        self.pid = pid
+        try:
+            data = ledger.read_bytes()
+        except FileNotFoundError:
+            data = b""
+        self._offset = data.rfind(b"\n") + 1
+        self._partial = b""
+        self.events: list[dict] = []
+        self.started = False  # its `run` event was seen
+        self.ended = False  # its `end` event was seen
+
+    def read(self) -> list[dict]:
+        """Events this process appended since the last call."""
+        try:
+            with self.ledger.open("rb") as handle:
+                handle.seek(self._offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        self._offset += len(chunk)
+        *lines, self._partial = (self._partial + chunk).split(b"\n")
+        fresh = []
+        for line in lines:
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue  # an earlier process's torn line, just repaired
+            if not self.started:
+                if event.get("event") != "run" or event.get("pid") != self.pid:
+                    continue
+                self.started = True
+            self.ended = self.ended or event.get("event") == "end"
+            fresh.append(event)
+        self.events += fresh
+        return fresh
+
+    def unanswered(self, events: list[dict] | None = None) -> set[str]:
+        """Keys whose latest intent (among `events`, else all of them) has no answer yet."""
+        waiting: set[str] = set()
+        for event in self.events if events is None else events:
+            if event.get("event") == "intent":
+                waiting.add(event["key"])
+            elif event.get("event") in ANSWERS:
+                waiting.discard(event.get("key"))
+        return waiting
 
 
-def _kill_soon(proc: subprocess.Popen, ledger: Path, rng: random.Random, after_intent: bool) -> bool:
-    """Kill `proc` at a random moment, or right after it writes an intent; True for the latter."""
-    if after_intent:
-        deadline = time.monotonic() + 6.0
-        while time.monotonic() < deadline and proc.poll() is None:
-            if _intents_unanswered(ledger) > 0:
-                # Now, or while the generate call is on its way there or back.
-                time.sleep(rng.choice((0.0, rng.uniform(0.0, 0.15))))
-                proc.send_signal(signal.SIGKILL)
-                return True
-            time.sleep(0.001)
-    else:
-        time.sleep(rng.uniform(0.3, 2.5))
-    proc.send_signal(signal.SIGKILL)
+def _wait(proc: subprocess.Popen, seen: OwnEvents, until: Callable[[list[dict]], bool],
+          timeout: float) -> bool:
+    """Read the process's new events until `until(new events)` holds; False if it exited
+    or `timeout` passed first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if until(seen.read()):
+            return True
+        time.sleep(0.001)
     return False
+
+
+def _kill_soon(proc: subprocess.Popen, seen: OwnEvents, rng: random.Random,
+               after_intent: bool) -> None:
+    """Once the run is under way, SIGKILL it at a random moment or right after an intent."""
+    if not _wait(proc, seen, lambda _: seen.started, START_TIMEOUT):
+        proc.send_signal(signal.SIGKILL)
+        return
+    if after_intent:
+        # A fresh intent of this process (a resend after a 429 included), then now or
+        # while the generate call is on its way there or back.
+        if _wait(proc, seen, lambda new: bool(seen.unanswered(new)), INTENT_TIMEOUT):
+            time.sleep(rng.choice((0.0, rng.uniform(0.0, 0.15))))
+    else:
+        time.sleep(rng.uniform(*RANDOM_DELAY))
+    proc.send_signal(signal.SIGKILL)
 
 
 def check(batch: Any, sim: Simulator, report: CrashReport, when: str) -> None:
@@ -149,8 +230,6 @@ def check(batch: Any, sim: Simulator, report: CrashReport, when: str) -> None:
     except Exception as exc:  # noqa: BLE001 - any failure to read is what we report
         report.unreadable_ledger.append(f"{when}: {exc}")
         return
-    import hashlib
-
     for ks in state.jobs.values():
         for record in ks.files:
             path = batch.output / record["path"]
@@ -161,31 +240,41 @@ def check(batch: Any, sim: Simulator, report: CrashReport, when: str) -> None:
 def crash_campaign(workdir: Path, *, kills: int, seed: int = 1, prompts: int = 20,
                    samples: int = 2, time_scale: float = 10.0,
                    kills_per_batch: int = 12) -> CrashReport:
-    """SIGKILL `batchgen run` `kills` times in all, resuming after each kill.
+    """SIGKILL `batchgen run` until `kills` kills have landed inside a run, resuming
+    after each kill.
 
-    A batch (`prompts` x `samples` jobs) takes up to `kills_per_batch` kills, or fewer
+    A batch (`prompts` x `samples` jobs) takes up to `kills_per_batch` of them, or fewer
     if it finishes first; then a last run completes it, the checks run, and the next
-    batch (in a new folder, with new prompts) takes the next kills.
+    batch (in a new folder, with new prompts) takes the next kills. About half of the
+    kills wait for an intent; the others land at a random moment of the run.
     """
     rng = random.Random(seed)
     report = CrashReport()
+    attempts, max_attempts = 0, 2 * kills + 10  # a harness missing its runs stops
     with served(seed, time_scale=time_scale) as (sim, url):
-        while report.kills < kills:
+        while report.kills_inside_run < kills and attempts < max_attempts:
             report.batches += 1
             folder = workdir / f"batch-{report.batches}"
             folder.mkdir()
             manifest = write_manifest(folder, prompts, samples, tag=f", batch {report.batches}")
             batch = load_batch(manifest)
             ledger = ledger_path(batch.output)
-            for _ in range(min(kills_per_batch, kills - report.kills)):
+            goal = report.kills_inside_run + min(kills_per_batch, kills - report.kills_inside_run)
+            while report.kills_inside_run < goal and attempts < max_attempts:
+                attempts += 1
                 proc = subprocess.Popen(run_command(manifest, url), env=run_env(),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-                after_intent = report.kills % 3 == 0 or rng.random() < 0.2
-                right_after_intent = _kill_soon(proc, ledger, rng, after_intent)
-                if proc.wait() == 0:
-                    break  # the batch finished before the kill: on to the next one
+                seen = OwnEvents(ledger, proc.pid)
+                after_intent = attempts % 3 == 1 or rng.random() < 0.2
+                _kill_soon(proc, seen, rng, after_intent)
+                if proc.wait() != -signal.SIGKILL:
+                    break  # it finished (or failed) before the kill: its last run tells
+                seen.read()
                 report.kills += 1
-                report.killed_right_after_intent += right_after_intent
+                inside = seen.started and not seen.ended
+                report.kills_inside_run += inside
+                report.aimed_after_intent += after_intent
+                report.killed_right_after_intent += inside and bool(seen.unanswered())
                 check(batch, sim, report, f"batch {report.batches}, after kill {report.kills}")
             final = subprocess.run(run_command(manifest, url), env=run_env(),
                                    capture_output=True, text=True, timeout=120)

@@ -22,9 +22,8 @@ import pytest
 from batchgen.cli import main
 from batchgen.jobs import canonical_json
 from batchgen.ledger import read_events
-from batchgen.simulator.app import API_PREFIX, Simulator
+from batchgen.simulator import Simulator
 from batchgen.simulator.faults import FaultRates
-from batchgen.simulator.http import Request, Response
 from batchgen.simulator.server import serve_in_thread
 from batchgen.simulator.state import Counters
 from batchgen.state import replay
@@ -48,30 +47,6 @@ samples: 4
 """
 
 
-class HostileSimulator(Simulator):
-    """The simulator plus two faults it lacks: 429s at random on any API request (as a
-    busy API sends them) and signed URLs refused as expired at random (as when the
-    CDN's clock runs ahead), so renewals happen however fast the client downloads.
-    Counts the downloads refused as expired, both kinds."""
-
-    def __init__(self, *, rate_limit_rate: float, expire_rate: float, **knobs):
-        super().__init__(**knobs)
-        self.rate_limit_rate = rate_limit_rate
-        self.expire_rate = expire_rate
-        self.expired_downloads = 0
-
-    def handle(self, request: Request) -> Response:
-        if request.path.startswith(API_PREFIX + "/") and self._dice.chance(self.rate_limit_rate):
-            return self._rate_limited()
-        if request.path.startswith("/cdn/") and self._dice.chance(self.expire_rate):
-            response = Response(403, b"Forbidden: the signed URL has expired", "text/plain")
-        else:
-            response = super().handle(request)
-        if request.path.startswith("/cdn/") and b"expired" in response.body:
-            self.expired_downloads += 1
-        return response
-
-
 def run(manifest: Path, url: str, *extra: str) -> int:
     return main(["run", str(manifest), "--base-url", url, "--yes", "--no-progress",
                  "--concurrency", "40", "--poll-interval", "0.05", "--recovery-wait", "0.5",
@@ -84,14 +59,13 @@ class Soak:
 
     manifest: Path
     out: Path
-    sim: HostileSimulator
+    sim: Simulator
     url: str
     code: int
     events: list[dict]
     server_jobs: set[str]
     server_failures: dict[str, tuple[str, str]]  # jobId -> (error, hint) the server chose
     counters: Counters
-    expired_downloads: int
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +73,7 @@ def soak(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("soak")
     manifest = tmp / "soak.yaml"
     manifest.write_text(MANIFEST, encoding="utf-8")
-    sim = HostileSimulator(
+    sim = Simulator(
         api_key=KEY, api_secret=SECRET, seed=2024, rate_limit_rate=0.05, expire_rate=0.05,
         server_error_rate=0.05, drop_rate=0.02, truncate_rate=0.02, failure_rate=0.03,
         duration_range=(20.0, 60.0), time_scale=100.0, url_lifetime=300.0, retry_after=1.0,
@@ -111,13 +85,13 @@ def soak(tmp_path_factory):
         out = tmp / "out" / "soak"
         yield Soak(manifest, out, sim, url, code, read_events(out / "ledger.jsonl"), set(sim.jobs),
                    {job_id: job.failure for job_id, job in sim.jobs.items() if job.failure},
-                   copy.deepcopy(sim.counters), sim.expired_downloads)
+                   copy.deepcopy(sim.counters))
 
 
 def test_the_faults_were_really_injected(soak):
     c = soak.counters
     assert soak.server_failures and c.server_errors and c.rate_limited and c.dropped
-    assert soak.expired_downloads, "no signed URL expired before its download"
+    assert c.expired, "no signed URL was refused as expired"
     assert len(replay(soak.events).jobs) == 300
 
 
@@ -151,7 +125,6 @@ def test_retry_failed_with_faults_off_completes_the_failed_jobs_and_submits_noth
     bodies = {e["key"]: canonical_json(e["body"]) for e in soak.events if e["event"] == "intent"}
     sim = soak.sim
     sim.faults = FaultRates()
-    sim.rate_limit_rate = sim.expire_rate = 0.0
     created_before = Counter(sim.counters.jobs_created)
     calls_before = Counter(sim.counters.generate_calls)
     monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)

@@ -71,7 +71,18 @@ def test_modest_aliases_are_allowed():
 
 def test_a_recursive_alias_is_refused():
     (message,) = problems("a: &a [1, *a]\n")
-    assert "refers to itself" in message
+    assert "recursive YAML aliases are not supported" in message
+
+
+def test_a_recursive_alias_is_reported_at_the_alias_not_the_anchor():
+    (message,) = problems("defaults: &loop\n  duration: 5s\n  extra: *loop\n")
+    assert message.startswith("m.yaml:3: the alias *loop refers to the value it is inside of "
+                              "(anchored as &loop on line 1)")
+
+
+def test_each_recursive_alias_is_reported_once_even_when_its_anchor_is_reused():
+    found = problems("a: &x\n  b: [*x]\n  c:\n    d: *x\nagain: *x\n")
+    assert [m.split(":")[1] for m in found] == ["2", "4"]
 
 
 def test_merge_keys_are_refused():
@@ -87,6 +98,14 @@ def test_deep_nesting_is_refused():
 def test_tab_indentation_is_explained():
     (message,) = problems("a:\n\t- b\n")
     assert "tab" in message and message.startswith("m.yaml:2:")
+
+
+@pytest.mark.parametrize("text", ["a:\n  -\tb\n", "a:\n  - x\n  -\t- y\n", "a:\n  b: 1\n  \t\n"],
+                         ids=["after-a-dash", "before-a-nested-item", "on-a-blank-line"])
+def test_a_tab_anywhere_in_the_indentation_says_to_use_spaces(text):
+    (message,) = problems(text)
+    assert message.endswith("YAML cannot be indented with tabs, use spaces instead")
+    assert "cannot start any token" not in message
 
 
 def test_a_list_key_is_refused():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from typing import Any
 
-from batchgen.download import asset_filename
+from batchgen.download import DownloadTiming, asset_filename
 from runkit import client_for, events, make_batch, make_job, run, sha256_of, simulator
 
 CDN = "GET /cdn"
@@ -98,6 +99,29 @@ def test_an_expired_download_url_is_renewed_by_fetching_the_asset_again(tmp_path
     # The first look at each asset comes from the poller's get-bulk, the renewal from a GET.
     assert sim.counters.calls["GET /assets/{asset_id}"] == 2
     assert sim.counters.calls[CDN] == 4  # refused once, then downloaded
+
+
+def test_renewing_an_expired_url_does_not_wait_for_the_failure_back_off(tmp_path):
+    sim = simulator()
+    batch = make_batch(tmp_path, _jobs(3))
+    slow_back_off = DownloadTiming(attempts=3, retry_wait=60.0, pending_wait=0.01)
+    started = time.monotonic()
+    summary = run(batch, StaleURLs(client_for(sim)), download=slow_back_off)
+    assert summary.exit_code == 0 and summary.downloaded == 3
+    assert sim.counters.calls[CDN] == 6  # every first URL was refused and renewed
+    assert time.monotonic() - started < 20  # one back-off alone would take 60 s
+
+
+def test_a_cdn_refusing_every_url_is_renewed_a_bounded_number_of_times_then_reported(tmp_path):
+    sim = simulator(expire_rate=1.0)
+    batch = make_batch(tmp_path, _jobs(1))
+    timing = DownloadTiming(attempts=3, retry_wait=0.01, pending_wait=0.01, renewals=4)
+    summary = run(batch, client_for(sim), download=timing)
+    assert summary.exit_code == 1 and summary.counts["running"] == 1
+    assert summary.download_errors and "refused" in summary.download_errors[0]
+    # Four immediate renewals, then each expiry counts as one of the three attempts.
+    assert sim.counters.calls[CDN] == sim.counters.expired == 4 + 3
+    assert not (batch.output / batch.jobs[0].filename).exists()
 
 
 def test_a_file_present_with_its_recorded_sha256_is_not_fetched_again(tmp_path):

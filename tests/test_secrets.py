@@ -2,18 +2,18 @@
 
 A full run (local frame upload, submissions, retried 5xx, failed jobs, downloads, then
 status, plan and report) goes to a `batchgen simulate` server on loopback with a
-distinctive random key and secret and every logger at DEBUG. Afterwards every file
+distinctive random key and secret, each command run as `batchgen -vv ...` so every
+logger (batchgen, httpx, httpcore) writes DEBUG lines to stderr. Afterwards every file
 under the test's folder (manifest folder, output, ledger, batch.json, report, temp
 and home folders) and everything printed or logged is searched for the key, the
-secret and the Basic token: none may appear.
+secret and the Basic token, and the log for any Authorization value: none may appear.
 """
 
 from __future__ import annotations
 
 import base64
-import io
-import logging
 import os
+import re
 import secrets
 import subprocess
 import sys
@@ -60,7 +60,10 @@ def leaks_in_files(root: Path, forms: dict[str, str]) -> list[str]:
 
 
 def leaks_in_text(text: str, where: str, forms: dict[str, str]) -> list[str]:
-    return [f"{what} in {where}" for what, value in forms.items() if value in text]
+    found = [f"{what} in {where}" for what, value in forms.items() if value in text]
+    # Any credential-bearing header value, whoever's credentials they are.
+    return found + [f"an Authorization value in {where}"
+                    for _ in re.findall(r"(?:Basic|Bearer) [A-Za-z0-9+/_=-]{16,}", text)]
 
 
 class Simulate:
@@ -88,7 +91,7 @@ class Simulate:
 
 @pytest.fixture
 def world(tmp_path, monkeypatch):
-    """A manifest with a local frame; temp and home folders inside tmp_path; DEBUG logging."""
+    """A manifest with a local frame; temp and home folders inside tmp_path."""
     key, secret = "k" + secrets.token_hex(12), "s" + secrets.token_hex(20)
     for name in ("project", "tmp", "home"):
         (tmp_path / name).mkdir()
@@ -101,28 +104,20 @@ def world(tmp_path, monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     monkeypatch.chdir(tmp_path / "project")
-    log = io.StringIO()
-    handler = logging.StreamHandler(log)
-    handler.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield tmp_path, key, secret, {**os.environ}, log
-    root.removeHandler(handler)
-    root.setLevel(old_level)
+    monkeypatch.delenv("BATCHGEN_LOG", raising=False)
+    return tmp_path, key, secret, {**os.environ}
 
 
 def test_a_full_run_with_debug_logging_writes_and_prints_no_credential(world, capfd):
-    tmp_path, key, secret, env, log = world
+    tmp_path, key, secret, env = world
     server = Simulate(env, "--time-scale", "200", "--duration", "5", "10", "--seed", "5",
                       "--failure-rate", "0.5", "--server-error-rate", "0.05", "--ceiling", "50")
     try:
-        code = main(["run", "sweep.yaml", "--base-url", server.url, "--yes", "--no-progress",
+        code = main(["-vv", "run", "sweep.yaml", "--base-url", server.url, "--yes", "--no-progress",
                      "--json", "--poll-interval", "0.05", "--recovery-wait", "0.5"])
-        status = main(["status", "sweep.yaml", "--json"])
-        plan = main(["plan", "sweep.yaml", "--json"])
-        report = main(["report", "sweep.yaml", "--out", str(tmp_path / "report.html")])
+        status = main(["-vv", "status", "sweep.yaml", "--json"])
+        plan = main(["-vv", "plan", "sweep.yaml", "--json"])
+        report = main(["-vv", "report", "sweep.yaml", "--out", str(tmp_path / "report.html")])
     finally:
         server_output = server.stop()
     console = capfd.readouterr()
@@ -136,18 +131,20 @@ def test_a_full_run_with_debug_logging_writes_and_prints_no_credential(world, ca
     forms = needles(key, secret)
     leaks = (leaks_in_files(tmp_path, forms)
              + leaks_in_text(console.out, "stdout", forms)
-             + leaks_in_text(console.err, "stderr", forms)
-             + leaks_in_text(log.getvalue(), "the log", forms)
+             + leaks_in_text(console.err, "stderr and its log", forms)
              + leaks_in_text(server_output, "the simulator's console", forms))
     assert leaks == []
-    assert "batchgen.api" in log.getvalue() or "httpx" in log.getvalue(), "nothing was logged"
+    # The search covered the verbose path: request lines and connection-level DEBUG.
+    for logger in ("INFO httpx: HTTP Request:", "DEBUG httpcore.http11: send_request_headers",
+                   "DEBUG batchgen.download:"):
+        assert logger in console.err, f"no {logger!r} line was logged"
 
 
 def test_refused_credentials_are_not_echoed_in_the_error(world, capfd):
-    tmp_path, key, secret, env, log = world
+    tmp_path, key, secret, env = world
     server = Simulate({**env, "SCENARIO_SDK_API_SECRET": "the-right-secret"}, "--seed", "1")
     try:
-        code = main(["run", "sweep.yaml", "--base-url", server.url, "--yes", "--no-progress",
+        code = main(["-vv", "run", "sweep.yaml", "--base-url", server.url, "--yes", "--no-progress",
                      "--poll-interval", "0.05"])
     finally:
         server_output = server.stop()
@@ -156,8 +153,7 @@ def test_refused_credentials_are_not_echoed_in_the_error(world, capfd):
     assert code == 3, console.err
     forms = needles(key, secret)
     leaks = (leaks_in_files(tmp_path, forms)
-             + leaks_in_text(console.out + console.err, "the console", forms)
-             + leaks_in_text(log.getvalue(), "the log", forms)
+             + leaks_in_text(console.out + console.err, "the console and its log", forms)
              + leaks_in_text(server_output, "the simulator's console", forms))
     assert leaks == []
 

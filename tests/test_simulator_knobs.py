@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import time
 
-from simkit import MODEL, ManualClock, connect, run, simulator  # noqa: F401
+import pytest
+
+from batchgen.cli import build_parser
+from batchgen.cli.simulate_cmd import build_simulator
+from batchgen.errors import RateLimited, URLExpired
+from simkit import FAST, MODEL, ManualClock, connect, run, simulator  # noqa: F401
 
 
 def session(client, work):
@@ -67,3 +72,84 @@ def test_the_same_seed_replays_the_same_faults_and_ids(connect):
     first = trace(11)
     assert first == trace(11) and first != trace(12)
     assert "AmbiguousSubmission" in first and any(o.startswith("job_") for o in first)
+
+
+def test_rate_limit_rate_answers_any_api_request_429_with_retry_after(connect):
+    sim = simulator(rate_limit_rate=1.0, retry_after=4, time_scale=2)
+
+    async def work(client):
+        with pytest.raises(RateLimited) as refused:
+            await client.get_model(MODEL)
+        return refused.value
+
+    refused = session(connect(sim), work)
+    assert refused.retry_after == 2.0  # 4 simulated seconds at time scale 2
+    assert sim.counters.rate_limited == FAST.attempts  # each retry was refused too
+
+
+def test_rate_limit_rate_never_strikes_after_a_job_was_created(connect):
+    sim = simulator(rate_limit_rate=0.5, ceiling=100, seed=7, clock=ManualClock())
+    outcomes = []
+
+    async def work(client):
+        for i in range(30):
+            try:
+                outcomes.append((await client.generate(MODEL, {"prompt": f"p{i}"}))["job"]["jobId"])
+            except RateLimited:
+                outcomes.append("429")
+
+    session(connect(sim), work)
+    created = [o for o in outcomes if o != "429"]
+    assert 0 < len(created) < 30 and sim.counters.rate_limited == 30 - len(created)
+    assert sorted(created) == sorted(sim.jobs)  # a refused generate left no job behind
+
+
+def test_expire_rate_refuses_a_fresh_download_url_as_expired(connect):
+    clock = ManualClock()
+    sim = simulator(expire_rate=1.0, duration_range=(10, 10), url_lifetime=3600, clock=clock)
+
+    async def work(client):
+        job = (await client.generate(MODEL, {"prompt": "a"}))["job"]
+        clock.advance(10)
+        asset_id = (await client.get_job(job["jobId"]))["metadata"]["assetIds"][0]
+        url = (await client.get_asset(asset_id))["url"]
+        with pytest.raises(URLExpired):
+            async with client.download(url):
+                pass
+
+    session(connect(sim), work)
+    assert sim.counters.expired == 1
+
+
+def test_expire_rate_refuses_about_its_share_of_downloads(connect):
+    clock = ManualClock()
+    sim = simulator(expire_rate=0.3, duration_range=(10, 10), seed=4, clock=clock)
+
+    async def work(client):
+        job = (await client.generate(MODEL, {"prompt": "a"}))["job"]
+        clock.advance(10)
+        asset_id = (await client.get_job(job["jobId"]))["metadata"]["assetIds"][0]
+        served = 0
+        for _ in range(40):
+            try:
+                async with client.download((await client.get_asset(asset_id))["url"]) as body:
+                    served += len(b"".join([chunk async for chunk in body.aiter_bytes()])) > 0
+            except URLExpired:
+                pass
+        return served
+
+    served = session(connect(sim), work)
+    assert served + sim.counters.expired == 40
+    assert 4 <= sim.counters.expired <= 24
+
+
+def test_the_rate_limit_and_expire_flags_reach_the_simulator():
+    args = build_parser().parse_args(["simulate", "--rate-limit-rate", "0.05", "--expire-rate", "0.1"])
+    sim, _ = build_simulator(args)
+    assert (sim.faults.rate_limit, sim.faults.expire) == (0.05, 0.1)
+
+
+def test_a_rate_flag_outside_0_to_1_is_refused_with_exit_2(capsys):
+    with pytest.raises(SystemExit) as stop:
+        build_parser().parse_args(["simulate", "--expire-rate", "1.5"])
+    assert stop.value.code == 2 and "1.5 is not between 0 and 1" in capsys.readouterr().err

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from batchgen.cli import main
 from batchgen.ledger import LedgerWriter, ledger_path
 from batchgen.validate import load_batch
@@ -144,6 +146,16 @@ def test_an_attribute_access_placeholder_is_refused(tmp_path, capsys):
     path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - a knight, {style.__class__}\n"
                  "matrix:\n  style: [noir]\n")
     assert_refused(capsys, path, 4, "{style.__class__}", "not a plain placeholder")
+
+
+@pytest.mark.parametrize("placeholder", ["{style[0]}", "{style", "{ style }", "{style.__class__}"])
+def test_a_malformed_placeholder_is_the_only_problem_reported_for_its_variable(placeholder, tmp_path,
+                                                                            capsys):
+    path = write(tmp_path, "m.yaml", HEAD + f"prompts:\n  - 'a knight in {placeholder} light'\n"
+                 "matrix:\n  style: [noir, watercolor]\n")
+    err = assert_refused(capsys, path, 4, "prompt-1", placeholder.split(" light")[0])
+    assert "not used" not in err
+    assert "(1 problem)" in err
 
 
 def test_a_variable_no_prompt_uses_is_refused(tmp_path, capsys):

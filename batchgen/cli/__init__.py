@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 
+from batchgen.cli.logs import level_for, logging_to_stderr
 from batchgen.errors import BatchgenError, ManifestError
 
 COMMANDS = ["validate", "plan", "run", "status", "estimate", "schema", "report", "simulate"]
@@ -22,9 +23,18 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run manifests of prompts and parameter sweeps as Luma Ray 3.2 "
         "video generations on Scenario's API.",
     )
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log to stderr what happens: -v for batchgen's events (INFO), -vv "
+                        "for everything including HTTP requests (DEBUG). "
+                        "BATCHGEN_LOG=debug|info|warning does the same")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"batchgen.cli.{name}_cmd").register(sub)
+    for command in sub.choices.values():
+        # Also after the command (`batchgen run m.yaml -v`), where people type it;
+        # SUPPRESS keeps a command without it from resetting the top-level count.
+        command.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
+                             help="log what happens to stderr (-vv: everything)")
     return parser
 
 
@@ -32,7 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code = int(args.func(args) or 0)
+        with logging_to_stderr(level_for(args.verbose)):
+            code = int(args.func(args) or 0)
         sys.stdout.flush()  # a closed pipe shows here, where it can still be handled
         return code
     except ManifestError as exc:

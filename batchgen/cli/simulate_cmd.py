@@ -34,7 +34,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name, what in (("server-error", "API requests answering 500/502/503"),
                        ("drop", "API requests whose connection is dropped mid-answer"),
                        ("truncate", "downloads cut off halfway"),
-                       ("failure", "jobs ending in failure")):
+                       ("failure", "jobs ending in failure"),
+                       ("rate-limit", "API requests answering 429 with Retry-After, "
+                        "whatever the load"),
+                       ("expire", "downloads refused as expired, however young the URL")):
         parser.add_argument(f"--{name}-rate", type=rate, default=0.0, metavar="P",
                             help=f"share of {what} (0..1, default 0)")
     parser.add_argument("--after-create-rate", type=rate, default=0.5, metavar="P",
@@ -74,7 +77,8 @@ def build_simulator(args: argparse.Namespace):
         url_lifetime=args.url_lifetime, retry_after=args.retry_after,
         server_error_rate=args.server_error_rate, drop_rate=args.drop_rate,
         truncate_rate=args.truncate_rate, failure_rate=args.failure_rate,
-        after_create_rate=args.after_create_rate, seed=args.seed,
+        after_create_rate=args.after_create_rate, rate_limit_rate=args.rate_limit_rate,
+        expire_rate=args.expire_rate, seed=args.seed,
         access_denied=args.access_denied)
     return sim, from_env
 

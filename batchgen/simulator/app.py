@@ -40,7 +40,10 @@ class Simulator:
     signed URL lives), `retry_after` (simulated seconds advised on 429), the fault rates
     `server_error_rate`, `drop_rate`, `truncate_rate`, `failure_rate` (and
     `after_create_rate`, the share of generate faults that strike once the job
-    exists), `seed`, `model_inputs` (what `GET /models/{id}` serves), `access_denied`
+    exists), `rate_limit_rate` (API requests answered 429 with Retry-After whatever
+    the load, as a busy API does; never after a job was created) and `expire_rate`
+    (downloads refused as expired however young the URL, as when the CDN's clock runs
+    ahead), `seed`, `model_inputs` (what `GET /models/{id}` serves), `access_denied`
     (generate answers 403) and `clock` (real time source, for tests).
     """
 
@@ -49,7 +52,8 @@ class Simulator:
                  ceiling: int = 10, url_lifetime: float = 3600.0, retry_after: float = 5.0,
                  server_error_rate: float = 0.0, drop_rate: float = 0.0,
                  truncate_rate: float = 0.0, failure_rate: float = 0.0,
-                 after_create_rate: float = 0.5, seed: int | None = None,
+                 after_create_rate: float = 0.5, rate_limit_rate: float = 0.0,
+                 expire_rate: float = 0.0, seed: int | None = None,
                  model_inputs: list[dict[str, Any]] | None = None, access_denied: bool = False,
                  clock: Callable[[], float] = time.time) -> None:
         low, high = duration_range
@@ -64,7 +68,8 @@ class Simulator:
         self.retry_after = float(retry_after)
         self.faults = FaultRates(server_error=server_error_rate, drop=drop_rate,
                                  truncate=truncate_rate, job_failure=failure_rate,
-                                 after_create=after_create_rate)
+                                 after_create=after_create_rate, rate_limit=rate_limit_rate,
+                                 expire=expire_rate)
         self.model_inputs = model_inputs if model_inputs is not None else model.default_inputs()
         self.access_denied = access_denied
         self.clock = clock
@@ -141,6 +146,8 @@ class Simulator:
         if not secrets.compare_digest(request.headers.get("authorization", ""), self._auth):
             self.counters.unauthorized += 1
             return error(401, "Unauthorized: invalid API key or secret")
+        if self._dice.chance(self.faults.rate_limit):
+            return self._rate_limited("Too many requests, slow down (simulated)")
         if handler == self._generate:
             return handler(request)  # draws its own faults: some strike after the job exists
         return self._fault() or handler(request)
@@ -186,11 +193,15 @@ class Simulator:
         job = self._create_job(body, cost)
         return fault or json_response(200, self._generate_answer(self._job_json(job), cost))
 
-    def _rate_limited(self) -> Response:
+    def _rate_limited(self, message: str | None = None) -> Response:
+        """A 429 with Retry-After: over the ceiling, or (with `message`) injected at random."""
         self.counters.rate_limited += 1
         wait = round(self.retry_after / self.time_scale, 3)
-        answer = error(429, f"Too many jobs in progress: your team's limit is {self.ceiling}",
-                       details={"actionName": ACTION_NAME, "actionLimit": self.ceiling})
+        if message is not None:
+            answer = error(429, message)
+        else:
+            answer = error(429, f"Too many jobs in progress: your team's limit is {self.ceiling}",
+                           details={"actionName": ACTION_NAME, "actionLimit": self.ceiling})
         answer.headers["Retry-After"] = format(wait, "g")
         return answer
 
@@ -390,7 +401,8 @@ class Simulator:
             return Response(403, b"Forbidden: missing or malformed signature", "text/plain")
         if not media.signature_ok(self._url_secret, asset_id, expires, request.query.get("sig", "")):
             return Response(403, b"Forbidden: bad signature", "text/plain")
-        if self.clock() * 1000 > expires:
+        if self.clock() * 1000 > expires or self._dice.chance(self.faults.expire):
+            self.counters.expired += 1
             return Response(403, b"Forbidden: the signed URL has expired", "text/plain")
         asset = self.assets.get(asset_id)
         if asset is None:

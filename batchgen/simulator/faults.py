@@ -32,6 +32,8 @@ class FaultRates:
     drop: float = 0.0  # an API request's connection is dropped mid-answer
     truncate: float = 0.0  # a download stops halfway
     job_failure: float = 0.0  # a created job ends in `failure`
+    rate_limit: float = 0.0  # an API request answers 429 with Retry-After, whatever the load
+    expire: float = 0.0  # a download is refused as expired, however young its URL
     after_create: float = 0.5  # share of generate faults that strike after the job exists
 
     def __post_init__(self) -> None:

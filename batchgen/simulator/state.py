@@ -131,7 +131,8 @@ class Counters:
     generate_calls: Counter = field(default_factory=Counter)  # canonical body -> real generate calls
     jobs_created: Counter = field(default_factory=Counter)  # canonical body -> jobs created
     calls: Counter = field(default_factory=Counter)  # "METHOD /route" -> calls
-    rate_limited: int = 0  # 429s sent
+    rate_limited: int = 0  # 429s sent (over the ceiling or injected)
+    expired: int = 0  # downloads refused as expired (truly or injected)
     server_errors: int = 0  # injected 5xx sent
     dropped: int = 0  # connections dropped (API and downloads)
     unauthorized: int = 0  # 401s sent
