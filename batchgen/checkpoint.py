@@ -51,8 +51,12 @@ def checkpoint_path(ledger: str | os.PathLike[str]) -> Path:
     return ledger.with_name(f".{ledger.name}.checkpoint")
 
 
-def load_state(ledger: str | os.PathLike[str]) -> LedgerState:
-    """The replayed state of a ledger, starting from a valid checkpoint if there is one."""
+def load_state(ledger: str | os.PathLike[str], *, save: bool = True) -> LedgerState:
+    """The replayed state of a ledger, starting from a valid checkpoint if there is one.
+
+    With `save`, a long replay leaves a checkpoint for the next reader; `plan` passes
+    False because it promises to write nothing.
+    """
     ledger = Path(ledger)
     with paused_gc():
         start = _read_checkpoint(ledger)
@@ -60,7 +64,7 @@ def load_state(ledger: str | os.PathLike[str]) -> LedgerState:
         reader = EventReader(ledger, offset=start.offset if start else 0,
                              lines=start.lines if start else 0)
         replay(reader, state)
-        if reader.clean and reader.offset - (start.offset if start else 0) >= MIN_BYTES:
+        if save and reader.clean and reader.offset - (start.offset if start else 0) >= MIN_BYTES:
             _write_checkpoint(ledger, state, reader)
     return state
 

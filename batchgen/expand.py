@@ -175,7 +175,8 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
                 for rule in variant.rules:
                     (warnings if skip else problems).append(
                         Problem(spec.file, spec.line, f"skipped: {rule}" if skip else rule, job=label))
-                continue
+                if skip:
+                    continue
             variables = picked.get((used, number))
             if variables is None:
                 texts = combo_text[number - 1]
@@ -187,7 +188,7 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
                 if problem:
                     label = _label(pid, number, combo, variant.params, show_combo and bool(used))
                     problems.append(Problem(spec.file, spec.line, problem, job=label))
-            if problem:
+            if problem or variant.rules:
                 continue
             body = variant.body_head + _JSON_TEXT(text) + variant.body_tail
             for sample in range(1, samples + 1):

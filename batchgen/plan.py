@@ -9,11 +9,30 @@ knows per key and the same records come out with real states.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+import json
+from typing import Any, Mapping, TextIO
 
+from batchgen.durable import paused_gc
 from batchgen.validate import Batch
 
 STATES = ("pending", "running", "succeeded", "failed")
+
+_NOTHING: Mapping[str, Any] = {}
+
+
+def plan_states(batch: Batch, ledger_states: Mapping[str, Mapping[str, Any]] | None = None
+                ) -> tuple[list[str], dict[str, int]]:
+    """Each job's state in job order, and the count of jobs in each state.
+
+    Every state in STATES appears in the counts, zero or not, so scripts can rely on the shape.
+    """
+    known_states = ledger_states or _NOTHING
+    states = [(known_states.get(job.key) or _NOTHING).get("state") or "pending"
+              for job in batch.jobs]
+    counts = dict.fromkeys(STATES, 0)
+    for state in states:
+        counts[state] = counts.get(state, 0) + 1
+    return states, counts
 
 
 def plan_records(batch: Batch,
@@ -21,26 +40,36 @@ def plan_records(batch: Batch,
     """One record per job, and the count of jobs in each state.
 
     `ledger_states` maps a job key to what the ledger knows about it: any of `state`,
-    `jobId`, `files` and `error`. Keys it does not hold are "pending". Every state in
-    STATES appears in `counts`, zero or not, so scripts can rely on the shape.
+    `jobId`, `files` and `error`. Keys it does not hold are "pending".
     """
-    known_states = ledger_states or {}
-    counts = dict.fromkeys(STATES, 0)
-    records = []
-    for job in batch.jobs:
-        known = known_states.get(job.key) or {}
-        state = known.get("state") or "pending"
-        counts[state] = counts.get(state, 0) + 1
-        records.append({
-            "key": job.key,
-            "id": job.id,
-            "sample": job.sample,
-            "prompt": job.prompt,
-            "params": dict(job.params),
-            "state": state,
-            "jobId": known.get("jobId"),
-            "files": list(known.get("files") or []),
-            "error": known.get("error"),
-            "filename": job.filename,
-        })
+    known_states = ledger_states or _NOTHING
+    states, counts = plan_states(batch, known_states)
+    with paused_gc():  # 100,000 small acyclic dicts: collections here find nothing to free
+        records = []
+        for job, state in zip(batch.jobs, states):
+            known = known_states.get(job.key) or _NOTHING
+            records.append({
+                "key": job.key,
+                "id": job.id,
+                "sample": job.sample,
+                "prompt": job.prompt,
+                "params": dict(job.params),
+                "state": state,
+                "jobId": known.get("jobId"),
+                "files": list(known.get("files") or []),
+                "error": known.get("error"),
+                "filename": job.filename,
+            })
     return {"counts": counts, "jobs": records}
+
+
+def write_records(records: Mapping[str, Any], out: TextIO) -> None:
+    """Write plan_records' object as JSON, one job per line.
+
+    json.dump with `indent` uses the pure-Python encoder (4 s for 100,000 jobs); encoding
+    each job compactly uses the C one and keeps the output readable line by line.
+    """
+    out.write('{\n  "counts": ' + json.dumps(records["counts"]) + ',\n  "jobs": [')
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    out.write(",".join("\n    " + encode(job) for job in records["jobs"]))
+    out.write("\n  ]\n}\n" if records["jobs"] else "]\n}\n")

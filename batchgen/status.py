@@ -73,11 +73,12 @@ def output_folders(output_dir: str | os.PathLike[str]) -> list[Path]:
 
 def job_states(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """What the ledgers of an output folder (and its shard sub-folders) say about each
-    key, as `plan` shows it: {state, jobId, files, error}, with absolute file paths."""
+    key, as `plan` shows it: {state, jobId, files, error}, with absolute file paths.
+    Writes nothing (no replay checkpoint either)."""
     best: dict[str, tuple[KeyState, str]] = {}
     with paused_gc():
         for folder in output_folders(output_dir):
-            for key, ks in load_state(ledger_path(folder)).jobs.items():
+            for key, ks in load_state(ledger_path(folder), save=False).jobs.items():
                 known = best.get(key)
                 if _better(ks, known[0] if known else None):
                     best[key] = (ks, os.path.abspath(folder))

@@ -67,6 +67,25 @@ def test_a_big_enough_replay_writes_a_checkpoint_hidden_beside_the_ledger(ledger
     assert checkpoint_path(ledger).is_file()
 
 
+def test_a_replay_asked_not_to_save_writes_no_checkpoint(ledger, always):
+    append(ledger, job_events(1))
+    assert load_state(ledger, save=False).jobs == full(ledger)[0]
+    assert not checkpoint_path(ledger).exists()
+
+
+def test_plan_writes_no_checkpoint_into_an_output_folder_with_a_ledger(tmp_path, always):
+    from batchgen.cli import main
+
+    (tmp_path / "m.yaml").write_text("version: 1\nname: m\noutput: out\nprompts: [a valley]\n",
+                                     encoding="utf-8")
+    ledger = ledger_path(tmp_path / "out")
+    ledger.parent.mkdir()
+    append(ledger, job_events(1))
+    before = sorted(p.name for p in ledger.parent.iterdir())
+    assert main(["plan", str(tmp_path / "m.yaml")]) == 0
+    assert sorted(p.name for p in ledger.parent.iterdir()) == before
+
+
 def test_state_from_a_checkpoint_equals_the_full_replay(ledger, always):
     append(ledger, [*job_events(1), *job_events(2, "failed"), {"event": "ceiling", "limit": 3},
                     {"event": "upload", "sha256": "f" * 64, "assetId": "asset_f"}])

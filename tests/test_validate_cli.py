@@ -88,6 +88,13 @@ def test_an_empty_prompt_is_refused(tmp_path, capsys):
     assert_refused(capsys, path, 5, "prompt-2", "the prompt is empty")
 
 
+def test_a_job_breaking_a_rule_and_with_an_empty_prompt_gets_both_problems(tmp_path, capsys):
+    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - id: v\n    prompt: \"\"\n"
+                 "    resolution: 540p\n    hdr: true\n")
+    err = assert_refused(capsys, path, 4, "hdr needs resolution 720p or 1080p")
+    assert "m.yaml:4: v: the prompt is empty" in err
+
+
 def test_a_prompt_over_the_length_limit_is_refused_without_echoing_it(tmp_path, capsys):
     path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - " + "fog," * 2000 + "\n")
     err = assert_refused(capsys, path, 4, "8,000 characters", "at most 6,000")
@@ -247,6 +254,16 @@ def test_plan_json_has_the_status_shape(tmp_path, capsys):
                              "loop": False, "hdr": False}
     assert (job["state"], job["jobId"], job["files"], job["error"]) == ("pending", None, [], None)
     assert len(job["key"]) == 16 and job["filename"] == f"knight/{job['key']}.mp4"
+
+
+def test_plan_json_puts_each_job_on_its_own_line(tmp_path, capsys):
+    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - a knight\n  - a valley\nsamples: 2\n")
+    assert main(["plan", str(path), "--json"]) == 0
+    out = capsys.readouterr().out
+    job_lines = [line for line in out.splitlines() if line.lstrip().startswith('{"key"')]
+    assert [json.loads(line.rstrip(","))["prompt"] for line in job_lines] == [
+        "a knight", "a knight", "a valley", "a valley"]
+    assert len(json.loads(out)["jobs"]) == 4
 
 
 def test_plan_shows_what_the_ledger_knows_about_each_job(tmp_path, capsys):
