@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import msgspec
 
 from batchgen.durable import paused_gc
 from batchgen.ledger import EventReader
-from batchgen.state import KeyState, LedgerState, replay
+from batchgen.state import PENDING, KeyState, LedgerState, replay
 
 VERSION = 1
 MIN_BYTES = 4 << 20
@@ -43,6 +44,28 @@ class _Checkpoint(msgspec.Struct):
 
 
 _decoder = msgspec.msgpack.Decoder(_Checkpoint)
+
+
+class Brief(msgspec.Struct):
+    """The part of a checkpointed KeyState that `plan` shows: decoding only these
+    fields is about ten times faster than building whole KeyStates."""
+
+    key: str
+    state: str = PENDING
+    job_id: str | None = None
+    files: list[dict[str, Any]] = []
+    error: str | None = None
+
+
+class _BriefCheckpoint(msgspec.Struct):
+    version: int
+    offset: int
+    head: bytes
+    tail: bytes
+    jobs: list[Brief]
+
+
+_brief_decoder = msgspec.msgpack.Decoder(_BriefCheckpoint)
 
 
 def checkpoint_path(ledger: str | os.PathLike[str]) -> Path:
@@ -67,6 +90,24 @@ def load_state(ledger: str | os.PathLike[str], *, save: bool = True) -> LedgerSt
         if save and reader.clean and reader.offset - (start.offset if start else 0) >= MIN_BYTES:
             _write_checkpoint(ledger, state, reader)
     return state
+
+
+def load_brief(ledger: str | os.PathLike[str]) -> list[Brief] | None:
+    """Each key's state, job id, files and error, straight from a checkpoint that covers
+    the whole ledger; None when there is none (or lines were added since), and the
+    caller replays with `load_state`."""
+    ledger = Path(ledger)
+    with paused_gc():
+        try:
+            checkpoint = _brief_decoder.decode(checkpoint_path(ledger).read_bytes())
+            size = ledger.stat().st_size
+        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        if checkpoint.version != VERSION or checkpoint.offset <= 0 or checkpoint.offset != size:
+            return None
+        if _probes(ledger, checkpoint.offset) != (checkpoint.head, checkpoint.tail):
+            return None
+        return checkpoint.jobs
 
 
 def _state(checkpoint: _Checkpoint) -> LedgerState:

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 import msgspec
 
-from batchgen.checkpoint import load_state
+from batchgen.checkpoint import Brief, load_brief, load_state
 from batchgen.errors import UsageError
 from batchgen.durable import paused_gc
 from batchgen.ledger import LEDGER_NAME, ledger_path
@@ -75,13 +75,19 @@ def job_states(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """What the ledgers of an output folder (and its shard sub-folders) say about each
     key, as `plan` shows it: {state, jobId, files, error}, with absolute file paths.
     Writes nothing (no replay checkpoint either)."""
-    best: dict[str, tuple[KeyState, str]] = {}
+    best: dict[str, tuple[KeyState | Brief, str]] = {}
     with paused_gc():
         for folder in output_folders(output_dir):
-            for key, ks in load_state(ledger_path(folder), save=False).jobs.items():
+            ledger = ledger_path(folder)
+            # A checkpoint covering the whole ledger gives plan's fields without replay.
+            brief = load_brief(ledger)
+            pairs = ((ks.key, ks) for ks in brief) if brief is not None else \
+                load_state(ledger, save=False).jobs.items()
+            where = os.path.abspath(folder)
+            for key, ks in pairs:
                 known = best.get(key)
                 if _better(ks, known[0] if known else None):
-                    best[key] = (ks, os.path.abspath(folder))
+                    best[key] = (ks, where)
         return {key: {"state": ks.state, "jobId": ks.job_id, "files": _files(ks.files, folder),
                       "error": ks.error if ks.state == FAILED else None}
                 for key, (ks, folder) in best.items()}
@@ -175,7 +181,7 @@ def _collect_folder(found: _Collection, folder: Path, ledger: Path, *, from_ledg
             found.states[key] = (ks, output)
 
 
-def _better(candidate: KeyState, known: KeyState | None) -> bool:
+def _better(candidate: KeyState | Brief, known: KeyState | Brief | None) -> bool:
     """Whether `candidate` replaces `known` (ties go to the later ledger)."""
     return known is None or _RANK[candidate.state] >= _RANK[known.state]
 

@@ -144,3 +144,33 @@ def test_a_corrupt_line_after_the_checkpoint_names_its_line_number(ledger, alway
         handle.write(b'{"event":"run"}\n{oops\n{"event":"end"}\n')
     with pytest.raises(LedgerError, match=r"ledger\.jsonl:6:"):
         load_state(ledger)
+
+
+def plan_view(output):
+    """job_states as plan shows it, computed by a full replay (no checkpoint shortcut)."""
+    from batchgen.status import _files
+
+    state = replay(read_events(ledger_path(output)))
+    return {key: {"state": ks.state, "jobId": ks.job_id, "files": _files(ks.files, str(output)),
+                  "error": ks.error if ks.state == "failed" else None}
+            for key, ks in state.jobs.items()}
+
+
+def test_plan_states_read_from_a_checkpoint_equal_the_full_replay(tmp_path, always):
+    from batchgen.status import job_states
+
+    append(ledger_path(tmp_path), job_events(1) + job_events(2, "failed") + job_events(3, "running"))
+    load_state(ledger_path(tmp_path))
+    assert checkpoint.load_brief(ledger_path(tmp_path)) is not None
+    assert job_states(tmp_path) == plan_view(tmp_path)
+
+
+def test_plan_states_include_events_appended_after_the_checkpoint(tmp_path, always):
+    from batchgen.status import job_states
+
+    append(ledger_path(tmp_path), job_events(1, "failed"))
+    load_state(ledger_path(tmp_path))
+    append(ledger_path(tmp_path), job_events(1) + job_events(2))
+    assert checkpoint.load_brief(ledger_path(tmp_path)) is None
+    assert job_states(tmp_path)["0000000000000001"]["state"] == "succeeded"
+    assert job_states(tmp_path) == plan_view(tmp_path)

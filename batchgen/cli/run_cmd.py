@@ -8,7 +8,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -18,8 +18,14 @@ from batchgen.budget import confirm, confirm_threshold
 from batchgen.errors import BatchgenError, ManifestError, UsageError
 from batchgen.estimate import Estimate
 from batchgen.report import report_targets
-from batchgen.runner import DEFAULT_CONCURRENCY, SIMULATED_API, RunOptions, RunSummary, run_batch
 from batchgen.shards import parse_shard, select, shard_output
+
+if TYPE_CHECKING:
+    from batchgen.runner import RunOptions, RunSummary
+
+# As batchgen.runner's, which is imported only when `run` runs: importing it (httpx,
+# the downloader, the submitter) would slow every other command's start-up.
+DEFAULT_CONCURRENCY = 4
 
 # The in-process simulator runs this many simulated seconds per real second, so the
 # Quick start sweep (jobs of 40 to 120 simulated seconds) finishes in seconds.
@@ -87,6 +93,8 @@ def run_command(args: argparse.Namespace) -> int:
     if shard is not None:
         batch = dataclasses.replace(batch, jobs=select(batch.jobs, shard),
                                     output=shard_output(batch.output, shard))
+    from batchgen.runner import SIMULATED_API, RunOptions
+
     options = RunOptions(
         concurrency=args.concurrency, retry_failed=args.retry_failed,
         progress=False if args.no_progress else None,
@@ -116,6 +124,8 @@ def run_command(args: argparse.Namespace) -> int:
 
 async def _run(batch: Any, args: argparse.Namespace, options: RunOptions) -> RunSummary:
     sim_knobs = {"time_scale": SIMULATE_TIME_SCALE} if args.simulate else {}
+    from batchgen.runner import run_batch
+
     async with open_client(args, **sim_knobs) as client:
         return await run_batch(batch, client, options=options)
 
