@@ -7,6 +7,7 @@ import json
 
 import anyio
 
+from batchgen.cli.argtypes import positive_int
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.estimate import DEFAULT_CONCURRENCY, Estimate, estimate
 
@@ -19,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "or charged.")
     parser.add_argument("manifest", metavar="MANIFEST", help="a YAML or CSV manifest")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--concurrency", metavar="N", type=int, default=DEFAULT_CONCURRENCY,
+    parser.add_argument("--concurrency", metavar="N", type=positive_int, default=DEFAULT_CONCURRENCY,
                         help=f"dry runs in flight at once (default {DEFAULT_CONCURRENCY})")
     add_api_options(parser)
     parser.set_defaults(func=estimate_command)
@@ -35,7 +36,7 @@ def estimate_command(args: argparse.Namespace) -> int:
     async def go() -> Estimate:
         async with client:
             return await estimate(client, batch.model, batch.jobs,
-                                  concurrency=max(1, args.concurrency))
+                                  concurrency=args.concurrency)
 
     result = anyio.run(go)
     if args.json:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from batchgen.cli.argtypes import non_negative_float, positive_float, positive_int
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings
 from batchgen.budget import confirm, confirm_threshold
@@ -43,11 +44,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("manifest", metavar="MANIFEST", help="a YAML or CSV manifest")
     parser.add_argument("--out", metavar="DIR",
                         help="output folder (default: the manifest's `output`)")
-    parser.add_argument("--concurrency", metavar="N", type=_positive_int,
+    parser.add_argument("--concurrency", metavar="N", type=positive_int,
                         default=DEFAULT_CONCURRENCY,
                         help=f"generations in flight at once (default {DEFAULT_CONCURRENCY}; "
                         "never above a ceiling the API states)")
-    parser.add_argument("--max-cu", metavar="N", type=_non_negative_float,
+    parser.add_argument("--max-cu", metavar="N", type=non_negative_float,
                         help="never submit a job that would take this output folder's spend "
                         "(earlier runs included) past N creative units; stop submitting, let "
                         "running jobs finish, exit 1")
@@ -64,9 +65,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print a machine-readable summary on stdout at the end")
     timing = parser.add_argument_group("timing")
-    timing.add_argument("--poll-interval", metavar="SECONDS", type=_positive_float,
+    timing.add_argument("--poll-interval", metavar="SECONDS", type=positive_float,
                         help="seconds between two looks at a running job (default 5)")
-    timing.add_argument("--recovery-wait", metavar="SECONDS", type=_non_negative_float,
+    timing.add_argument("--recovery-wait", metavar="SECONDS", type=non_negative_float,
                         help="how long after a lost answer a job list that lacks the job proves "
                         "it was never received, so it may be sent (default 150)")
     parser.set_defaults(func=run_command)
@@ -210,33 +211,3 @@ def _shown(path: str) -> str:
         return str(Path(path).relative_to(Path.cwd()))
     except ValueError:
         return path
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = 0.0
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number above 0")
-    return value
-
-
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of at least 0")
-    return value

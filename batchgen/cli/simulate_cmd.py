@@ -6,6 +6,7 @@ import argparse
 import os
 
 from batchgen.api.auth import KEY_VARIABLE, SECRET_VARIABLE
+from batchgen.cli.argtypes import port, positive_float, positive_int, rate
 from batchgen.errors import UsageError
 
 DUMMY_KEY, DUMMY_SECRET = "sim-key", "sim-secret"
@@ -21,15 +22,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", default="127.0.0.1",
                         help="loopback address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=8787, help="port (default 8787; 0 = any free)")
-    parser.add_argument("--duration", type=positive, nargs=2, metavar=("MIN", "MAX"),
+    parser.add_argument("--duration", type=positive_float, nargs=2, metavar=("MIN", "MAX"),
                         default=(40.0, 120.0), help="job duration range, simulated seconds (40 120)")
-    parser.add_argument("--time-scale", type=positive, default=1.0,
+    parser.add_argument("--time-scale", type=positive_float, default=1.0,
                         help="simulated seconds per real second (default 1)")
-    parser.add_argument("--ceiling", type=whole, default=10,
+    parser.add_argument("--ceiling", type=positive_int, default=10,
                         help="jobs in flight before generate answers 429 (default 10)")
-    parser.add_argument("--url-lifetime", type=positive, default=3600.0,
+    parser.add_argument("--url-lifetime", type=positive_float, default=3600.0,
                         help="life of a signed download URL, simulated seconds (default 3600)")
-    parser.add_argument("--retry-after", type=positive, default=5.0,
+    parser.add_argument("--retry-after", type=positive_float, default=5.0,
                         help="Retry-After advised with a 429, simulated seconds (default 5)")
     for name, what in (("server-error", "API requests answering 500/502/503"),
                        ("drop", "API requests whose connection is dropped mid-answer"),
@@ -81,48 +82,3 @@ def build_simulator(args: argparse.Namespace):
         expire_rate=args.expire_rate, seed=args.seed,
         access_denied=args.access_denied)
     return sim, from_env
-
-
-def rate(text: str) -> float:
-    """argparse type: a probability between 0 and 1."""
-    value = _number(text)
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text} is not between 0 and 1")
-    return value
-
-
-def positive(text: str) -> float:
-    """argparse type: a number above 0."""
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not above 0")
-    return value
-
-
-def whole(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
-
-
-def port(text: str) -> int:
-    """argparse type: a TCP port, 0 to 65535."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"{value} is not a port number (0 to 65535)")
-    return value
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from batchgen.cli.argtypes import positive_int
 from batchgen.errors import ManifestError
 from batchgen.manifest import display_path
 from batchgen.validate import DEFAULT_MAX_JOBS, Batch, load_batch
@@ -32,17 +33,6 @@ def add_max_jobs(parser: argparse.ArgumentParser) -> None:
         "--max-jobs", type=positive_int, metavar="N", default=None,
         help=f"allow expanding to more than {DEFAULT_MAX_JOBS:,} jobs (overrides the "
         "manifest's max_jobs)")
-
-
-def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 def print_problems(error: ManifestError, source: str) -> None:

@@ -35,14 +35,7 @@ def report_data(rows: list[ReportRow], axes: Mapping[str, list[Any]], name: str)
 
 def _job(row: ReportRow) -> dict[str, Any]:
     return {
-        "key": row.key,
-        "id": row.id,
-        "sample": row.sample,
-        "prompt": row.prompt,
-        "params": row.params,
-        "variables": row.variables,
-        "state": row.state,
-        "jobId": row.job_id,
+        **row.identity(),
         "videos": [f.src for f in row.files],
         "error": row.error,
         "cost": row.cost,

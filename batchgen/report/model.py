@@ -55,6 +55,12 @@ class ReportRow:
     finished_at: str | None
     seconds: float | None = None  # generation time, when both times are known
 
+    def identity(self) -> dict[str, Any]:
+        """The fields every JSON form of a job starts with (the page's data, results.json)."""
+        return {"key": self.key, "id": self.id, "sample": self.sample, "prompt": self.prompt,
+                "params": self.params, "variables": self.variables, "state": self.state,
+                "jobId": self.job_id}
+
     def value(self, axis: str) -> Any:
         """This job's value on an axis: a model parameter, else a prompt variable."""
         if axis in self.params:

@@ -21,14 +21,7 @@ CSV_COLUMNS = ("key", "id", "sample", "prompt", "params", "variables", "state", 
 def result_record(row: ReportRow) -> dict[str, Any]:
     """The JSON form of one job's result."""
     return {
-        "key": row.key,
-        "id": row.id,
-        "sample": row.sample,
-        "prompt": row.prompt,
-        "params": row.params,
-        "variables": row.variables,
-        "state": row.state,
-        "jobId": row.job_id,
+        **row.identity(),
         "files": [{"path": f.relative, "sha256": f.sha256, "bytes": f.bytes} for f in row.files],
         "cost": row.cost,
         "submittedAt": row.submitted_at,
