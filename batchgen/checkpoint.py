@@ -8,6 +8,10 @@ bytes just before N are those it was made from, and anything wrong with it (miss
 damaged, an older format, a rewritten ledger) means a full replay. Deleting it is
 always safe.
 
+The file holds two separately encoded parts: the brief (what `plan` shows per key)
+and the whole state. Each is a msgpack byte string, which a decoder skips without
+parsing, so `plan` reads the brief alone (memory-mapped: the rest is never touched).
+
 A checkpoint is written only after replaying at least `MIN_BYTES` new bytes, so small
 ledgers never have one and a big one is rewritten rarely. Writing is best effort (a
 read-only folder just goes without).
@@ -15,6 +19,7 @@ read-only folder just goes without).
 
 from __future__ import annotations
 
+import mmap
 import os
 from pathlib import Path
 from typing import Any
@@ -25,9 +30,19 @@ from batchgen.durable import paused_gc
 from batchgen.ledger import EventReader
 from batchgen.state import PENDING, KeyState, LedgerState, replay
 
-VERSION = 1
+VERSION = 2  # 1: one msgpack document, no separate brief
 MIN_BYTES = 4 << 20
 _PROBE = 256  # bytes compared at the ledger's start and just before the checkpoint's offset
+
+
+class _Saved(msgspec.Struct):
+    """The replayed state of the ledger's first `offset` bytes."""
+
+    jobs: list[KeyState]
+    uploads: dict[str, str]
+    ceiling: int | None
+    spent: float
+    known_job_ids: list[str]
 
 
 class _Checkpoint(msgspec.Struct):
@@ -36,19 +51,13 @@ class _Checkpoint(msgspec.Struct):
     lines: int
     head: bytes
     tail: bytes
-    jobs: list[KeyState]
-    uploads: dict[str, str]
-    ceiling: int | None
-    spent: float
-    known_job_ids: list[str]
+    brief: bytes  # list[Brief], msgpack
+    state: bytes  # _Saved, msgpack
 
 
-_decoder = msgspec.msgpack.Decoder(_Checkpoint)
-
-
-class Brief(msgspec.Struct):
-    """The part of a checkpointed KeyState that `plan` shows: decoding only these
-    fields is about ten times faster than building whole KeyStates."""
+class Brief(msgspec.Struct, array_like=True, gc=False):
+    """The part of a checkpointed KeyState that `plan` shows (decoded in a third of the
+    time of whole KeyStates: no bodies, timestamps or asset ids)."""
 
     key: str
     state: str = PENDING
@@ -62,10 +71,13 @@ class _BriefCheckpoint(msgspec.Struct):
     offset: int
     head: bytes
     tail: bytes
-    jobs: list[Brief]
+    brief: bytes
 
 
+_decoder = msgspec.msgpack.Decoder(_Checkpoint)
+_saved_decoder = msgspec.msgpack.Decoder(_Saved)
 _brief_decoder = msgspec.msgpack.Decoder(_BriefCheckpoint)
+_briefs_decoder = msgspec.msgpack.Decoder(list[Brief])
 
 
 def checkpoint_path(ledger: str | os.PathLike[str]) -> Path:
@@ -83,7 +95,9 @@ def load_state(ledger: str | os.PathLike[str], *, save: bool = True) -> LedgerSt
     ledger = Path(ledger)
     with paused_gc():
         start = _read_checkpoint(ledger)
-        state = _state(start) if start else LedgerState()
+        state = _state(start) if start else None
+        if state is None:
+            start, state = None, LedgerState()
         reader = EventReader(ledger, offset=start.offset if start else 0,
                              lines=start.lines if start else 0)
         replay(reader, state)
@@ -99,31 +113,40 @@ def load_brief(ledger: str | os.PathLike[str]) -> list[Brief] | None:
     ledger = Path(ledger)
     with paused_gc():
         try:
-            checkpoint = _brief_decoder.decode(checkpoint_path(ledger).read_bytes())
+            with open(checkpoint_path(ledger), "rb") as handle, \
+                    mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                checkpoint = _brief_decoder.decode(mapped)
             size = ledger.stat().st_size
-        except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        except (OSError, ValueError, msgspec.DecodeError):  # ValueError: an empty file
             return None
         if checkpoint.version != VERSION or checkpoint.offset <= 0 or checkpoint.offset != size:
             return None
         if _probes(ledger, checkpoint.offset) != (checkpoint.head, checkpoint.tail):
             return None
-        return checkpoint.jobs
+        try:
+            return _briefs_decoder.decode(checkpoint.brief)
+        except msgspec.DecodeError:
+            return None
 
 
-def _state(checkpoint: _Checkpoint) -> LedgerState:
+def _state(checkpoint: _Checkpoint) -> LedgerState | None:
+    try:
+        saved = _saved_decoder.decode(checkpoint.state)
+    except msgspec.DecodeError:
+        return None
     state = LedgerState()
-    state.jobs = {ks.key: ks for ks in checkpoint.jobs}
-    state.uploads = checkpoint.uploads
-    state.ceiling = checkpoint.ceiling
-    state.spent = checkpoint.spent
-    state.known_job_ids = set(checkpoint.known_job_ids)
+    state.jobs = {ks.key: ks for ks in saved.jobs}
+    state.uploads = saved.uploads
+    state.ceiling = saved.ceiling
+    state.spent = saved.spent
+    state.known_job_ids = set(saved.known_job_ids)
     return state
 
 
 def _read_checkpoint(ledger: Path) -> _Checkpoint | None:
     try:
         checkpoint = _decoder.decode(checkpoint_path(ledger).read_bytes())
-    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+    except (OSError, msgspec.DecodeError):  # ValidationError is a DecodeError
         return None
     if checkpoint.version != VERSION or checkpoint.offset <= 0:
         return None
@@ -151,10 +174,13 @@ def _write_checkpoint(ledger: Path, state: LedgerState, reader: EventReader) -> 
     head, tail = _probes(ledger, reader.offset)
     if head is None or tail is None:
         return
-    checkpoint = _Checkpoint(version=VERSION, offset=reader.offset, lines=reader.lines,
-                             head=head, tail=tail, jobs=list(state.jobs.values()),
-                             uploads=state.uploads, ceiling=state.ceiling, spent=state.spent,
-                             known_job_ids=sorted(state.known_job_ids))
+    jobs = list(state.jobs.values())
+    encode = msgspec.msgpack.encode
+    checkpoint = _Checkpoint(
+        version=VERSION, offset=reader.offset, lines=reader.lines, head=head, tail=tail,
+        brief=encode([Brief(ks.key, ks.state, ks.job_id, ks.files, ks.error) for ks in jobs]),
+        state=encode(_Saved(jobs=jobs, uploads=state.uploads, ceiling=state.ceiling,
+                            spent=state.spent, known_job_ids=sorted(state.known_job_ids))))
     path = checkpoint_path(ledger)
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:

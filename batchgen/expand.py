@@ -124,21 +124,33 @@ def _add(combo: dict[str, Any], result: list[dict[str, Any]],
 # --- jobs ------------------------------------------------------------------------------
 
 @dataclass
-class _Variant:
-    """What every job of one combination shares, for prompts that set the same fields."""
+class _Body:
+    """What every job with the same parameters shares (and the same frame folder)."""
 
     params: dict[str, Any]
     rules: tuple[str, ...]  # model rules the parameters break
     frames: dict[str, LocalFrame]
-    body_head: str  # canonical JSON of the identity body before "prompt"...
-    body_tail: str  # ...and after it (keys sort around "prompt")
+    head: str  # canonical JSON of the identity body before "prompt"...
+    tail: str  # ...and after it (keys sort around "prompt")
+
+
+@dataclass
+class _Variant:
+    """What every job of one combination shares, for prompts that set the same fields."""
+
+    body: _Body
     file_values: dict[str, str]  # filename placeholders that are parameters or variables
 
 
 def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Expansion:
+    # The loops below run once per job (100,000 of them in 0.5 s), so what does not
+    # depend on the job is computed once per prompt, per combination or per variant,
+    # and lookups are by position rather than by composite key.
     params_names = set(modelschema.param_names())
     defaults = {**modelschema.param_defaults(), **m.defaults}
     fname = prepared.filename
+    render_file = fname.renderer()
+    with_slug = "slug" in fname.names
     file_names = [n for n in fname.names if n not in naming.JOB_FIELDS]
     skip = m.on_invalid == "skip"
     problems: list[Problem] = []
@@ -149,89 +161,100 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
     collisions: list[tuple[Job, Job]] = []
     show_combo = bool(m.axes) or bool(m.include)
     model_json = canonical_json(m.model)
-    combo_params = [{**defaults, **{k: v for k, v in c.items() if k in params_names}}
-                    for c in combos]
+    # Combinations differing only in prompt variables get one parameters dict, so
+    # bodies are built per distinct parameter set, not per combination.
+    distinct: dict[str, dict[str, Any]] = {}
+    combo_params = [distinct.setdefault(canonical_json(p), p) for p in (
+        {**defaults, **{k: v for k, v in c.items() if k in params_names}} for c in combos)]
+    bodies: dict[Any, _Body] = {}
     combo_text = [{k: naming.plain(v) for k, v in c.items() if k not in params_names}
                   for c in combos]
-    variants: dict[tuple[Any, ...], _Variant] = {}
-    picked: dict[tuple[tuple[str, ...], int], dict[str, str]] = {}
+    # Prompts with the same own fields (and folder, for frames) share their variants;
+    # prompts using the same variables share the variables' dicts. Both by combination.
+    variant_tables: dict[tuple[Any, ...], list[_Variant | None]] = {}
+    variable_tables: dict[tuple[str, ...], list[dict[str, str] | None]] = {}
     prompt_checked: dict[str, str | None] = {}
+    # The distinct (parameters, variables) of the jobs, in job order: the axes' values.
+    occurring: dict[tuple[int, int], tuple[dict[str, Any], dict[str, str]]] = {}
+    check_prompt = modelschema.prompt_problem
+    sha256 = hashlib.sha256
 
     for index, (spec, template, pid) in enumerate(zip(m.prompts, prepared.prompts, prepared.ids), 1):
-        samples = spec.samples or m.samples
+        sample_numbers = range(1, (spec.samples or m.samples) + 1)
         used = template.names
+        render_prompt = template.renderer() if used else None
         fields = tuple(sorted(spec.fields.items()))
         safe_id = _safe(pid)
+        table = variant_tables.setdefault((spec.base, fields) if fields else (),
+                                          [None] * len(combos))
+        picked = variable_tables.setdefault(used, [None] * len(combos))
         for number, combo in enumerate(combos, 1):
-            vkey = (spec.base, fields, number) if fields else (number,)
-            variant = variants.get(vkey)
+            variant = table[number - 1]
             if variant is None:
-                params = {**combo_params[number - 1], **spec.fields} if fields \
-                    else combo_params[number - 1]
-                variant = variants[vkey] = _variant(params, combo_text[number - 1], file_names,
+                shared = combo_params[number - 1]
+                body_key = (spec.base, fields, id(shared)) if fields else id(shared)
+                body = bodies.get(body_key)
+                if body is None:
+                    body = bodies[body_key] = _body({**shared, **spec.fields} if fields else shared,
                                                     spec, m, prepared.frames)
-            if variant.rules:
-                label = _label(pid, number, combo, variant.params, show_combo)
-                for rule in variant.rules:
+                variant = table[number - 1] = _Variant(body, _file_values(
+                    body.params, combo_text[number - 1], file_names))
+            body = variant.body
+            if body.rules:
+                label = _label(pid, number, combo, body.params, show_combo)
+                for rule in body.rules:
                     (warnings if skip else problems).append(
                         Problem(spec.file, spec.line, f"skipped: {rule}" if skip else rule, job=label))
                 if skip:
                     continue
-            variables = picked.get((used, number))
+            variables = picked[number - 1]
             if variables is None:
                 texts = combo_text[number - 1]
-                variables = picked[(used, number)] = {n: texts[n] for n in used}
-            text = template.render_text(variables) if used else spec.text
+                variables = picked[number - 1] = {n: texts[n] for n in used}
+            text = render_prompt(variables) if render_prompt else spec.text
             problem = prompt_checked.get(text, "")
             if problem == "":
-                problem = prompt_checked[text] = modelschema.prompt_problem(text)
+                problem = prompt_checked[text] = check_prompt(text)
                 if problem:
-                    label = _label(pid, number, combo, variant.params, show_combo and bool(used))
+                    label = _label(pid, number, combo, body.params, show_combo and bool(used))
                     problems.append(Problem(spec.file, spec.line, problem, job=label))
-            if problem or variant.rules:
+            if problem or body.rules:
                 continue
-            body = variant.body_head + _JSON_TEXT(text) + variant.body_tail
-            for sample in range(1, samples + 1):
-                key = _key(body, model_json, sample)
+            # jobs.job_key() of the identity body, serialized once for every sample:
+            # canonical_json sorts keys, so {"body", "model", "sample"} come in this order
+            # (a test checks every key against job_key).
+            key_head = (f'{{"body":{body.head}{_JSON_TEXT(text)}{body.tail},'
+                        f'"model":{model_json},"sample":')
+            for sample in sample_numbers:
+                key = sha256(f"{key_head}{sample}}}".encode()).hexdigest()[:KEY_LENGTH]
                 if key in keys:
                     continue  # an identical job came first: merged
                 keys.add(key)
                 values = dict(variant.file_values, id=safe_id, index=index, sample=sample, key=key)
-                if "slug" in fname.names:
+                if with_slug:
                     values["slug"] = _slug(text)
-                job = Job(key=key, id=pid, index=index, sample=sample, model=m.model, prompt=text,
-                          params=variant.params, frames=variant.frames, variables=variables,
-                          filename=fname.render_text(values), source=spec.file, line=spec.line)
-                folded = job.filename.casefold()
-                if folded in files:
-                    collisions.append((files[folded], job))
-                else:
-                    files[folded] = job
+                # Positional, in Job's field order: 40 % faster than keywords here.
+                job = Job(key, pid, index, sample, m.model, text, body.params, body.frames,
+                          variables, render_file(values), spec.file, spec.line)
+                first = files.setdefault(job.filename.casefold(), job)
+                if first is not job:
+                    collisions.append((first, job))
                 jobs.append(job)
+                occurring[id(body.params), id(variables)] = (body.params, variables)
     problems += _collision_problems(m, fname, collisions, list(dict.fromkeys(
         [*m.axes, *(k for entry in m.include for k in entry)])))
     if problems:
         raise ManifestError(problems)
     frames_by_hash = {f.sha256: f for f in prepared.frames.values() if f is not None}
-    return Expansion(jobs, frames_by_hash, _axes(m, jobs, combos), warnings)
+    return Expansion(jobs, frames_by_hash, _axes(m, list(occurring.values()), combos),
+                     warnings)
 
 
 _JSON_TEXT = json.encoder.encode_basestring  # canonical_json of a str (ensure_ascii=False)
 
 
-def _key(body_json: str, model_json: str, sample: int) -> str:
-    """jobs.job_key(), computed from the body's JSON serialized once for all samples.
-
-    canonical_json sorts keys, so {"model", "body", "sample"} serializes as below; a test
-    checks that every key equals jobs.job_key(model, job.identity_body(), sample).
-    """
-    payload = f'{{"body":{body_json},"model":{model_json},"sample":{sample}}}'
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:KEY_LENGTH]
-
-
-def _variant(params: dict[str, Any], texts: dict[str, str], file_names: list[str],
-             spec: PromptSpec, m: Manifest, known: dict[tuple[Path, str], LocalFrame | None]
-             ) -> _Variant:
+def _body(params: dict[str, Any], spec: PromptSpec, m: Manifest,
+          known: dict[tuple[Path, str], LocalFrame | None]) -> _Body:
     frames: dict[str, LocalFrame] = {}
     identity = dict(params)
     for name in FRAME_FIELDS:
@@ -243,10 +266,13 @@ def _variant(params: dict[str, Any], texts: dict[str, str], file_names: list[str
                 identity[name] = frame.identity
     head = [f"{_JSON_TEXT(k)}:{canonical_json(v)}" for k, v in sorted(identity.items()) if k < "prompt"]
     tail = [f"{_JSON_TEXT(k)}:{canonical_json(v)}" for k, v in sorted(identity.items()) if k > "prompt"]
-    file_values = {n: _safe(params[n]) if n in params else _safe(texts.get(n, "")) for n in file_names}
-    return _Variant(params=params, rules=modelschema.rule_problems(params), frames=frames,
-                    body_head="{" + "".join(h + "," for h in head) + '"prompt":',
-                    body_tail="".join("," + t for t in tail) + "}", file_values=file_values)
+    return _Body(params=params, rules=modelschema.rule_problems(params), frames=frames,
+                 head="{" + "".join(h + "," for h in head) + '"prompt":',
+                 tail="".join("," + t for t in tail) + "}")
+
+
+def _file_values(params: dict[str, Any], texts: dict[str, str], names: list[str]) -> dict[str, str]:
+    return {n: _safe(params[n]) if n in params else _safe(texts.get(n, "")) for n in names}
 
 
 def _label(pid: str, number: int, combo: dict[str, Any], params: dict[str, Any], show: bool) -> str:
@@ -286,9 +312,11 @@ def _collision_problems(m: Manifest, template: naming.Template,
     return problems
 
 
-def _axes(m: Manifest, jobs: list[Job], combos: list[dict[str, Any]]) -> dict[str, list[Any]]:
+def _axes(m: Manifest, occurring: list[tuple[dict[str, Any], dict[str, str]]],
+          combos: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """The swept axes with the values that actually occur, in the order the matrix gives.
 
+    `occurring` holds the distinct (parameters, variables) of the jobs, in job order.
     Prompt variables are given as text, as in `Job.variables`.
     """
     params = set(modelschema.param_names())
@@ -296,10 +324,10 @@ def _axes(m: Manifest, jobs: list[Job], combos: list[dict[str, Any]]) -> dict[st
     axes: dict[str, list[Any]] = {}
     for name in names:
         if name in params:
-            seen = dict.fromkeys(j.params.get(name) for j in jobs)
+            seen = dict.fromkeys(p.get(name) for p, _ in occurring)
             declared = list(m.axes.get(name, []))
         else:
-            seen = dict.fromkeys(j.variables.get(name) for j in jobs)
+            seen = dict.fromkeys(v.get(name) for _, v in occurring)
             declared = [naming.plain(v) for v in m.axes.get(name, [])]
         seen.pop(None, None)
         axes[name] = [v for v in dict.fromkeys(declared) if v in seen] + \

@@ -30,7 +30,7 @@ class LocalFrame:
         return f"sha256:{self.sha256}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: 100,000 jobs, no dict each
 class Job:
     """One generation to run: what to send, and where its files go."""
 

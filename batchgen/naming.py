@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 DEFAULT_FILENAME = "{id}/{key}.mp4"
 JOB_FIELDS = ("id", "index", "sample", "key", "slug")  # filename placeholders every job has
@@ -48,9 +48,10 @@ class Template:  # not slotted: cached_property needs an instance dict
         """Fill in every placeholder (each must be in `values`); booleans as true/false."""
         return self._format.format_map({name: plain(values[name]) for name in self.names})
 
-    def render_text(self, values: Mapping[str, str | int]) -> str:
-        """Like render, for values that are already text or whole numbers (the fast path)."""
-        return self._format.format_map(values)
+    def renderer(self) -> Callable[[Mapping[str, str | int]], str]:
+        """Like render, as one bound call taking values that are already text or whole
+        numbers: the fast path, for loops that render a template per job."""
+        return self._format.format_map
 
 
 def parse(text: str) -> Template:

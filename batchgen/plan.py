@@ -10,7 +10,7 @@ knows per key and the same records come out with real states.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, TextIO
+from typing import Any, Iterator, Mapping, TextIO
 
 import msgspec
 
@@ -42,39 +42,31 @@ def plan_records(batch: Batch,
     """One record per job, and the count of jobs in each state.
 
     `ledger_states` maps a job key to what the ledger knows about it: any of `state`,
-    `jobId`, `files` and `error`. Keys it does not hold are "pending".
+    `jobId`, `files` and `error`. Keys it does not hold are "pending". The records are
+    the caller's own (nothing in them is shared with the batch or with each other).
     """
-    known_states = ledger_states or _NOTHING
-    states, counts = plan_states(batch, known_states)
+    counts = dict.fromkeys(STATES, 0)
     with paused_gc():  # 100,000 small acyclic dicts: collections here find nothing to free
-        records = []
-        for job, state in zip(batch.jobs, states):
-            known = known_states.get(job.key) or _NOTHING
-            records.append({
-                "key": job.key,
-                "id": job.id,
-                "sample": job.sample,
-                "prompt": job.prompt,
-                "params": dict(job.params),
-                "state": state,
-                "jobId": known.get("jobId"),
-                "files": list(known.get("files") or []),
-                "error": known.get("error"),
-                "filename": job.filename,
-            })
+        records = [{**record, "params": dict(record["params"]), "files": list(record["files"])}
+                   for record in _records(batch, ledger_states or _NOTHING, counts)]
     return {"counts": counts, "jobs": records}
 
 
-def write_records(records: Mapping[str, Any], out: TextIO) -> None:
-    """Write plan_records' object as JSON, one job per line.
+def write_plan_json(batch: Batch, ledger_states: Mapping[str, Mapping[str, Any]] | None,
+                    out: TextIO) -> None:
+    """Write `plan_records(batch, ledger_states)` as JSON, one job per line.
 
     json.dump with `indent` uses the pure-Python encoder (4 s for 100,000 jobs); each job
     encoded compactly by msgspec (about 10x faster than the json module's C encoder)
-    keeps the output readable line by line.
+    keeps the output readable line by line. Records are encoded as they are made, and
+    share the batch's dicts, since nothing keeps them.
     """
-    out.write('{\n  "counts": ' + json.dumps(records["counts"]) + ',\n  "jobs": [')
+    counts = dict.fromkeys(STATES, 0)
     encode = msgspec.json.Encoder().encode
-    body = b",".join(b"\n    " + encode(job) for job in records["jobs"])
+    with paused_gc():
+        body = b",".join([b"\n    " + encode(record) for record in
+                          _records(batch, ledger_states or _NOTHING, counts)])
+    out.write('{\n  "counts": ' + json.dumps(counts) + ',\n  "jobs": [')
     buffer = getattr(out, "buffer", None)
     if buffer is None:
         out.write(body.decode("utf-8"))
@@ -82,4 +74,20 @@ def write_records(records: Mapping[str, Any], out: TextIO) -> None:
         out.flush()
         buffer.write(body)
         buffer.flush()
-    out.write("\n  ]\n}\n" if records["jobs"] else "]\n}\n")
+    out.write("\n  ]\n}\n" if batch.jobs else "]\n}\n")
+
+
+def _records(batch: Batch, known_states: Mapping[str, Mapping[str, Any]],
+             counts: dict[str, int]) -> Iterator[dict[str, Any]]:
+    """The records, counting each job's state into `counts` as it goes."""
+    for job in batch.jobs:
+        known = known_states.get(job.key)
+        if known is None:
+            state, job_id, files, error = "pending", None, [], None
+        else:
+            state = known.get("state") or "pending"
+            job_id, files, error = known.get("jobId"), known.get("files") or [], known.get("error")
+        counts[state] = counts.get(state, 0) + 1
+        yield {"key": job.key, "id": job.id, "sample": job.sample, "prompt": job.prompt,
+               "params": job.params, "state": state, "jobId": job_id, "files": files,
+               "error": error, "filename": job.filename}

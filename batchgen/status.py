@@ -81,14 +81,17 @@ def job_states(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
             ledger = ledger_path(folder)
             # A checkpoint covering the whole ledger gives plan's fields without replay.
             brief = load_brief(ledger)
-            pairs = ((ks.key, ks) for ks in brief) if brief is not None else \
-                load_state(ledger, save=False).jobs.items()
+            known = brief if brief is not None else load_state(ledger, save=False).jobs.values()
             where = os.path.abspath(folder)
-            for key, ks in pairs:
-                known = best.get(key)
-                if _better(ks, known[0] if known else None):
-                    best[key] = (ks, where)
-        return {key: {"state": ks.state, "jobId": ks.job_id, "files": _files(ks.files, folder),
+            if not best:  # the usual case, one ledger: nothing to rank against
+                best = {ks.key: (ks, where) for ks in known}
+                continue
+            for ks in known:
+                found = best.get(ks.key)
+                if _better(ks, found[0] if found else None):
+                    best[ks.key] = (ks, where)
+        return {key: {"state": ks.state, "jobId": ks.job_id,
+                      "files": _files(ks.files, folder) if ks.files else [],
                       "error": ks.error if ks.state == FAILED else None}
                 for key, (ks, folder) in best.items()}
 

@@ -1,20 +1,29 @@
-"""Start-up: commands that send nothing do not pay for importing the runner."""
+"""Start-up: every command's parser is built at start, so building it must not import
+what only `run`, `estimate` or `schema check` need (httpx, anyio, the runner)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
+HEAVY = ["batchgen.runner", "batchgen.api", "batchgen.estimate", "batchgen.report",
+         "batchgen.schemacheck", "httpx", "anyio"]
 
-def test_building_the_parser_does_not_import_the_runner():
-    code = ("import sys; from batchgen.cli import build_parser; build_parser(); "
-            "print('batchgen.runner' in sys.modules)")
+
+def test_building_the_parser_imports_nothing_heavy():
+    code = ("import json, sys; from batchgen.cli import build_parser; build_parser(); "
+            f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert json.loads(out.stdout) == []
 
 
-def test_run_defaults_to_the_runners_concurrency():
-    from batchgen import runner
-    from batchgen.cli import run_cmd
+def test_commands_default_to_their_librarys_values():
+    from batchgen import estimate, runner
+    from batchgen.api import auth
+    from batchgen.cli import build_parser, estimate_cmd, run_cmd
 
     assert run_cmd.DEFAULT_CONCURRENCY == runner.DEFAULT_CONCURRENCY
+    assert estimate_cmd.DEFAULT_CONCURRENCY == estimate.DEFAULT_CONCURRENCY
+    simulate_help = build_parser()._subparsers._group_actions[0].choices["simulate"].description
+    assert f"{auth.KEY_VARIABLE}/{auth.SECRET_VARIABLE}" in simulate_help

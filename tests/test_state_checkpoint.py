@@ -174,3 +174,29 @@ def test_plan_states_include_events_appended_after_the_checkpoint(tmp_path, alwa
     assert checkpoint.load_brief(ledger_path(tmp_path)) is None
     assert job_states(tmp_path)["0000000000000001"]["state"] == "succeeded"
     assert job_states(tmp_path) == plan_view(tmp_path)
+
+
+def test_a_checkpoint_in_the_first_format_is_replaced_not_trusted(ledger, always):
+    import msgspec
+
+    append(ledger, job_events(1) + job_events(2, "failed"))
+    stale = replay(read_events(ledger))
+    stale.jobs[f"{1:016x}"].state = "failed"  # what a wrong checkpoint would claim
+    head, tail = checkpoint._probes(ledger, ledger.stat().st_size)
+    checkpoint_path(ledger).write_bytes(msgspec.msgpack.encode({
+        "version": 1, "offset": ledger.stat().st_size, "lines": 8, "head": head, "tail": tail,
+        "jobs": list(stale.jobs.values()), "uploads": {}, "ceiling": None, "spent": 0.0,
+        "known_job_ids": []}))
+    assert checkpoint.load_brief(ledger) is None
+    assert loaded(ledger) == full(ledger)
+    assert checkpoint.load_brief(ledger) is not None  # the replay wrote the current format
+
+
+def test_a_checkpoint_with_a_damaged_state_part_is_ignored(ledger, always):
+    import msgspec
+
+    append(ledger, job_events(1))
+    load_state(ledger)
+    document = msgspec.msgpack.decode(checkpoint_path(ledger).read_bytes())
+    checkpoint_path(ledger).write_bytes(msgspec.msgpack.encode({**document, "state": b"\xc1"}))
+    assert loaded(ledger) == full(ledger)

@@ -124,3 +124,18 @@ def test_plan_shows_the_ledger_states_of_the_manifests_jobs(capsys, manifest, ba
     assert document["counts"] == {"pending": 2, "running": 0, "succeeded": 1, "failed": 1}
     assert [job["state"] for job in document["jobs"]] == ["succeeded", "failed", "pending", "pending"]
     assert document["jobs"][1]["error"] == "The prompt was refused"
+
+
+def test_plan_json_prints_what_plan_records_returns_to_a_library_caller(capsys, manifest, batch):
+    from batchgen.plan import plan_records
+    from batchgen.status import job_states
+
+    assert main(["plan", str(manifest), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    loaded, states = load_batch(manifest), job_states(batch.output)
+    records = plan_records(loaded, states)
+    assert printed == records
+    assert [job["state"] for job in records["jobs"]] == ["succeeded", "failed", "pending", "pending"]
+    records["jobs"][2]["params"]["resolution"] = "changed"  # the caller's own copies
+    records["jobs"][0]["files"].clear()
+    assert plan_records(loaded, states) == printed

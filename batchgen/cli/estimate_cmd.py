@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
-
-import anyio
+from typing import TYPE_CHECKING
 
 from batchgen.cli.argtypes import positive_int
 from batchgen.cli.connect import add_api_options, open_client
-from batchgen.estimate import DEFAULT_CONCURRENCY, Estimate, estimate
+
+if TYPE_CHECKING:
+    from batchgen.estimate import Estimate
+
+# As batchgen.estimate's, which (with anyio) is imported only when `estimate` runs.
+DEFAULT_CONCURRENCY = 4
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,6 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def estimate_command(args: argparse.Namespace) -> int:
     """Handle `batchgen estimate`: 0 when every combination was priced, 1 otherwise."""
+    import anyio
+
+    from batchgen.estimate import estimate
     from batchgen.validate import load_batch
 
     batch = load_batch(args.manifest)

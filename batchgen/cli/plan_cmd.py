@@ -10,7 +10,7 @@ from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnin
 from batchgen.durable import paused_gc
 from batchgen.errors import ManifestError
 from batchgen.naming import plain
-from batchgen.plan import STATES, plan_records, plan_states, write_records
+from batchgen.plan import STATES, plan_states, write_plan_json
 from batchgen.status import job_states
 from batchgen.validate import Batch, load_batch
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
         print_warnings(batch)
         ledger_states = job_states(batch.output)
         if args.json:
-            write_records(plan_records(batch, ledger_states), sys.stdout)
+            write_plan_json(batch, ledger_states, sys.stdout)
         else:
             states, counts = plan_states(batch, ledger_states)
             print(f"{batch.name}: {summary(batch)}")

@@ -10,22 +10,18 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import anyio
-
 from batchgen.cli.argtypes import non_negative_float, positive_float, positive_int
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings
-from batchgen.budget import confirm, confirm_threshold
 from batchgen.errors import BatchgenError, ManifestError, UsageError
-from batchgen.estimate import Estimate
-from batchgen.report import report_targets
-from batchgen.shards import parse_shard, select, shard_output
 
 if TYPE_CHECKING:
+    from batchgen.estimate import Estimate
     from batchgen.runner import RunOptions, RunSummary
 
-# As batchgen.runner's, which is imported only when `run` runs: importing it (httpx,
-# the downloader, the submitter) would slow every other command's start-up.
+# As batchgen.runner's. The runner (httpx, anyio, the downloader, the submitter), the
+# budget, the shards and the report are imported only when `run` runs: every command's
+# parser is built at start-up, and `plan` or `status` should not pay for them.
 DEFAULT_CONCURRENCY = 4
 
 # The in-process simulator runs this many simulated seconds per real second, so the
@@ -75,7 +71,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_command(args: argparse.Namespace) -> int:
     """Handle `batchgen run`; returns the exit code."""
+    import anyio
+
     from batchgen.api.auth import Credentials
+    from batchgen.budget import confirm_threshold
+    from batchgen.shards import parse_shard, select, shard_output
     from batchgen.validate import load_batch
 
     shard = parse_shard(args.shard) if args.shard is not None else None
@@ -137,6 +137,8 @@ def write_run_report(output: str, stream: Any) -> None:
     The run's outcome is already safe in the ledger, so a report that cannot be
     written is a warning, never a change of exit code.
     """
+    from batchgen.report import report_targets
+
     try:
         path, _ = report_targets([output])
     except (BatchgenError, OSError) as exc:
@@ -196,6 +198,8 @@ def _confirm(estimate: Estimate, at_stake: float, threshold: float, yes: bool) -
     """Before submitting: show a large estimate and ask (or require --yes without a terminal)."""
     if at_stake <= threshold:
         return
+    from batchgen.budget import confirm
+
     print(f"estimated cost of the jobs to submit:\n{estimate.render()}", file=sys.stderr)
     confirm(at_stake, threshold=threshold, yes=yes, stdin=sys.stdin, stdout=sys.stderr)
 

@@ -6,12 +6,9 @@ import argparse
 import json
 import sys
 
-import anyio
-
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.errors import AccessDenied, APIError, UsageError
 from batchgen.modelschema import MODEL_ID, MODEL_SCHEMA, load_schema
-from batchgen.schemacheck import compare, model_inputs
 
 # The models batchgen ships a request-body schema for.
 SHIPPED = {MODEL_ID: MODEL_SCHEMA}
@@ -36,6 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def check_command(args: argparse.Namespace) -> int:
     """Handle `batchgen schema check`."""
+    import anyio
+
+    from batchgen.schemacheck import compare, model_inputs
+
     if args.model not in SHIPPED:
         raise UsageError(f"batchgen ships no schema for {args.model}; it ships one for "
                          f"{', '.join(SHIPPED)}")

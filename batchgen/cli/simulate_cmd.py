@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from batchgen.api.auth import KEY_VARIABLE, SECRET_VARIABLE
 from batchgen.cli.argtypes import port, positive_float, positive_int, rate
 from batchgen.errors import UsageError
 
@@ -17,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "simulate", help="serve the simulated Scenario API on loopback",
         description="Serve the simulated Scenario API (jobs, assets, signed URLs, faults) on "
         "a loopback address until Ctrl-C. It expects the credentials in "
-        f"{KEY_VARIABLE}/{SECRET_VARIABLE} if they are set, else {DUMMY_KEY}/{DUMMY_SECRET}. "
+        "SCENARIO_SDK_API_KEY/SCENARIO_SDK_API_SECRET if they are set, else "
+        f"{DUMMY_KEY}/{DUMMY_SECRET}. "
         "Durations are in simulated seconds; --time-scale sets how many pass per real second.")
     parser.add_argument("--host", default="127.0.0.1",
                         help="loopback address to listen on (default 127.0.0.1)")
@@ -51,6 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from batchgen.api.auth import KEY_VARIABLE, SECRET_VARIABLE
     from batchgen.simulator.server import base_url, bind, serve
 
     sim, from_env = build_simulator(args)
@@ -66,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
 
 def build_simulator(args: argparse.Namespace):
     """The Simulator the options describe, and whether it takes the environment's credentials."""
+    from batchgen.api.auth import KEY_VARIABLE, SECRET_VARIABLE
     from batchgen.simulator import Simulator
 
     if args.duration[0] > args.duration[1]:
