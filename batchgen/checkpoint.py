@@ -10,10 +10,13 @@ always safe.
 
 The file holds two separately encoded parts: the brief (what `plan` shows per key)
 and the whole state. Each is a msgpack byte string, which a decoder skips without
-parsing, so `plan` reads the brief alone (memory-mapped: the rest is never touched).
+parsing, so `plan` reads the brief alone (memory-mapped: the rest is never touched),
+and replays the events added since on the few keys they name (`load_brief`).
 
-A checkpoint is written only after replaying at least `MIN_BYTES` new bytes, so small
-ledgers never have one and a big one is rewritten rarely. Writing is best effort (a
+A checkpoint is written once the ledger has grown past the last one by `MIN_BYTES` and
+by a twentieth of its size (`due`): small ledgers never have one, a big one is rewritten
+rarely, and a reader never replays more than about 5 % of a big ledger. A run writes one
+as it goes by the same rule, and a last one when it ends. Writing is best effort (a
 read-only folder just goes without).
 """
 
@@ -22,7 +25,7 @@ from __future__ import annotations
 import mmap
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import msgspec
 
@@ -30,7 +33,7 @@ from batchgen.durable import paused_gc
 from batchgen.ledger import EventReader
 from batchgen.state import PENDING, KeyState, LedgerState, replay
 
-VERSION = 2  # 1: one msgpack document, no separate brief
+VERSION = 3  # 1: one msgpack document, no separate brief; 2: briefs without asset ids
 MIN_BYTES = 4 << 20
 _PROBE = 256  # bytes compared at the ledger's start and just before the checkpoint's offset
 
@@ -56,19 +59,32 @@ class _Checkpoint(msgspec.Struct):
 
 
 class Brief(msgspec.Struct, array_like=True, gc=False):
-    """The part of a checkpointed KeyState that `plan` shows (decoded in a third of the
-    time of whole KeyStates: no bodies, timestamps or asset ids)."""
+    """Per key, what `plan` shows (state, job id, files, error) and all that events
+    appended later read to change it (asset ids, generated): decoded in a third of the
+    time of whole KeyStates, with no bodies or timestamps."""
 
     key: str
     state: str = PENDING
     job_id: str | None = None
     files: list[dict[str, Any]] = []
     error: str | None = None
+    asset_ids: list[str] = []
+    generated: bool = False
+
+    @classmethod
+    def of(cls, ks: KeyState) -> Brief:
+        return cls(ks.key, ks.state, ks.job_id, ks.files, ks.error, ks.asset_ids, ks.generated)
+
+    def key_state(self) -> KeyState:
+        """A KeyState to replay later events on: exact in the fields above, and only there."""
+        return KeyState(self.key, state=self.state, job_id=self.job_id, files=list(self.files),
+                        error=self.error, asset_ids=list(self.asset_ids), generated=self.generated)
 
 
 class _BriefCheckpoint(msgspec.Struct):
     version: int
     offset: int
+    lines: int
     head: bytes
     tail: bytes
     brief: bytes
@@ -101,15 +117,25 @@ def load_state(ledger: str | os.PathLike[str], *, save: bool = True) -> LedgerSt
         reader = EventReader(ledger, offset=start.offset if start else 0,
                              lines=start.lines if start else 0)
         replay(reader, state)
-        if save and reader.clean and reader.offset - (start.offset if start else 0) >= MIN_BYTES:
-            _write_checkpoint(ledger, state, reader)
+        if save and reader.clean and due(reader.offset - (start.offset if start else 0), reader.offset):
+            save_checkpoint(ledger, state, reader.offset, reader.lines)
     return state
 
 
+def due(new_bytes: int, offset: int, *, last: bool = False) -> bool:
+    """Whether a ledger of `offset` bytes, `new_bytes` past its checkpoint, needs a new one.
+
+    `last`: nothing more will be appended for a while (a run ends), so any new bytes do.
+    """
+    if last:
+        return new_bytes > 0 and offset >= MIN_BYTES
+    return new_bytes >= max(MIN_BYTES, offset // 20)
+
+
 def load_brief(ledger: str | os.PathLike[str]) -> list[Brief] | None:
-    """Each key's state, job id, files and error, straight from a checkpoint that covers
-    the whole ledger; None when there is none (or lines were added since), and the
-    caller replays with `load_state`."""
+    """Each key's Brief (what `plan` shows), from the checkpoint plus the events appended
+    since, if any; None when there is no usable checkpoint (the caller replays with
+    `load_state`). Raises LedgerError for a corrupt line after the checkpoint."""
     ledger = Path(ledger)
     with paused_gc():
         try:
@@ -117,16 +143,30 @@ def load_brief(ledger: str | os.PathLike[str]) -> list[Brief] | None:
                     mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
                 checkpoint = _brief_decoder.decode(mapped)
             size = ledger.stat().st_size
+            if checkpoint.version != VERSION or not 0 < checkpoint.offset <= size:
+                return None
+            if _probes(ledger, checkpoint.offset) != (checkpoint.head, checkpoint.tail):
+                return None
+            briefs = _briefs_decoder.decode(checkpoint.brief)
         except (OSError, ValueError, msgspec.DecodeError):  # ValueError: an empty file
             return None
-        if checkpoint.version != VERSION or checkpoint.offset <= 0 or checkpoint.offset != size:
-            return None
-        if _probes(ledger, checkpoint.offset) != (checkpoint.head, checkpoint.tail):
-            return None
-        try:
-            return _briefs_decoder.decode(checkpoint.brief)
-        except msgspec.DecodeError:
-            return None
+        if checkpoint.offset == size:
+            return briefs
+        return _replay_briefs(briefs, EventReader(ledger, offset=checkpoint.offset,
+                                                  lines=checkpoint.lines))
+
+
+def _replay_briefs(briefs: list[Brief], events: Iterable[dict[str, Any]]) -> list[Brief]:
+    """`briefs` updated by `events`: the keys the events name are replayed in full on
+    KeyStates made from their briefs (every handler reads only its own key's state)."""
+    events = list(events)  # at most about 5 % of the ledger (see `due`)
+    named = {event.get("key") for event in events}
+    by_key = {brief.key: brief for brief in briefs}
+    state = LedgerState()
+    state.jobs = {key: by_key[key].key_state() for key in named if key in by_key}
+    replay(events, state)
+    by_key.update((key, Brief.of(ks)) for key, ks in state.jobs.items())
+    return list(by_key.values())
 
 
 def _state(checkpoint: _Checkpoint) -> LedgerState | None:
@@ -170,15 +210,21 @@ def _probes(ledger: Path, offset: int) -> tuple[bytes | None, bytes | None]:
     return head, tail
 
 
-def _write_checkpoint(ledger: Path, state: LedgerState, reader: EventReader) -> None:
-    head, tail = _probes(ledger, reader.offset)
+def save_checkpoint(ledger: str | os.PathLike[str], state: LedgerState, offset: int,
+                    lines: int) -> None:
+    """Save `state` as the replay of the ledger's first `offset` bytes (`lines` lines).
+
+    Best effort: a folder that cannot be written goes without, and readers replay.
+    """
+    ledger = Path(ledger)
+    head, tail = _probes(ledger, offset)
     if head is None or tail is None:
         return
     jobs = list(state.jobs.values())
     encode = msgspec.msgpack.encode
     checkpoint = _Checkpoint(
-        version=VERSION, offset=reader.offset, lines=reader.lines, head=head, tail=tail,
-        brief=encode([Brief(ks.key, ks.state, ks.job_id, ks.files, ks.error) for ks in jobs]),
+        version=VERSION, offset=offset, lines=lines, head=head, tail=tail,
+        brief=encode([Brief.of(ks) for ks in jobs]),
         state=encode(_Saved(jobs=jobs, uploads=state.uploads, ceiling=state.ceiling,
                             spent=state.spent, known_job_ids=sorted(state.known_job_ids))))
     path = checkpoint_path(ledger)

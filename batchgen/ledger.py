@@ -61,8 +61,12 @@ class LedgerWriter:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = Path(path)
+        self.size = 0  # bytes in the file, kept up to date by append
         self._fd: int | None = None
         self._lock = threading.Lock()
+        self._opened_size = 0
+        self._opened_lines: int | None = None  # counted when first asked for
+        self._appended = 0
 
     def __enter__(self) -> LedgerWriter:
         self.open()
@@ -80,6 +84,16 @@ class LedgerWriter:
             fsync_dir(self.path.parent)
         else:
             _repair_tail(self._fd, self.path)
+        self.size = self._opened_size = os.lseek(self._fd, 0, os.SEEK_END)
+        self._opened_lines, self._appended = (0 if created else None), 0
+
+    @property
+    def lines(self) -> int:
+        """Lines in the file (after the repair of a torn last line, each ends with a newline)."""
+        with self._lock:
+            if self._opened_lines is None:
+                self._opened_lines = _count_lines(self.path, self._opened_size)
+            return self._opened_lines + self._appended
 
     def close(self) -> None:
         """Close the file; every appended event is already on disk."""
@@ -98,6 +112,8 @@ class LedgerWriter:
             if self._fd is None:
                 raise RuntimeError("the ledger is not open")
             _write_all(self._fd, line)
+            self.size += len(line)
+            self._appended += 1
             if sync:
                 os.fsync(self._fd)
         return _decode(line)
@@ -180,6 +196,18 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def _count_lines(path: Path, size: int) -> int:
+    count = 0
+    with open(path, "rb") as handle:
+        while size > 0:
+            block = handle.read(min(size, 1 << 20))
+            if not block:
+                break
+            count += block.count(b"\n")
+            size -= len(block)
+    return count
 
 
 def _repair_tail(fd: int, path: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from batchgen.checkpoint import due, save_checkpoint
 from batchgen.ledger import LedgerWriter
 from batchgen.state import LedgerState
 
@@ -33,14 +34,32 @@ def parse_time(value: Any) -> float | None:
 
 
 class RunLedger:
-    """Appends events to the ledger file and keeps the replayed state in step."""
+    """Appends events to the ledger file and keeps the replayed state in step.
+
+    The state is the replay of the whole file at every moment, so it is also saved as
+    the replay checkpoint as the ledger grows (`checkpoint.due`) and when the run ends:
+    `status` and `plan` after a crash then replay only the last few percent.
+    """
 
     def __init__(self, writer: LedgerWriter, state: LedgerState):
         self.writer = writer
         self.state = state
+        self._checkpointed = 0  # ledger size at this run's last checkpoint
 
     def record(self, event: dict[str, Any], *, sync: bool = True) -> dict[str, Any]:
         """Append `event` durably (with its time), then apply it to the state."""
         written = self.writer.append(event, sync=sync)
         self.state.apply(written)
+        self._save()
         return written
+
+    def save_checkpoint(self) -> None:
+        """Save the state as the checkpoint of the ledger as it is now (if big enough to
+        have one): at the end of a run, so reading it afterwards replays nothing."""
+        self._save(last=True)
+
+    def _save(self, *, last: bool = False) -> None:
+        size = self.writer.size
+        if due(size - self._checkpointed, size, last=last):
+            save_checkpoint(self.writer.path, self.state, size, self.writer.lines)
+            self._checkpointed = size

@@ -223,6 +223,7 @@ class _Run:
             "counts": summary.counts, "submitted": summary.submitted,
             "recovered": summary.recovered, "downloaded": summary.downloaded,
             "interrupted": summary.interrupted, "exitCode": summary.exit_code}})
+        self.ledger.save_checkpoint()
         return summary
 
     async def _drive_all(self, plan: list[tuple[Job, Step]]) -> None:

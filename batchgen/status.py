@@ -79,7 +79,7 @@ def job_states(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     with paused_gc():
         for folder in output_folders(output_dir):
             ledger = ledger_path(folder)
-            # A checkpoint covering the whole ledger gives plan's fields without replay.
+            # A checkpoint gives plan's fields without a full replay.
             brief = load_brief(ledger)
             known = brief if brief is not None else load_state(ledger, save=False).jobs.values()
             where = os.path.abspath(folder)

@@ -138,3 +138,20 @@ def test_against_an_api_that_starts_empty_recorded_uploads_are_not_reused(tmp_pa
     fresh = simulator()  # like a new in-process simulator: the earlier asset is unknown
     summary = run(make_batch(tmp_path, jobs), client_for(fresh), reuse_uploads=False)
     assert summary.exit_code == 0 and fresh.counters.calls["POST /assets"] == 1
+
+
+def test_a_finished_run_leaves_a_checkpoint_covering_its_whole_ledger(tmp_path, monkeypatch):
+    from batchgen import checkpoint, runledger
+    from batchgen.ledger import ledger_path, read_events
+    from batchgen.state import replay
+
+    # As for a big ledger between two growth checkpoints: only the run's end saves one.
+    monkeypatch.setattr(runledger, "due", lambda new_bytes, offset, last=False: last and new_bytes > 0)
+    batch = make_batch(tmp_path, _jobs(4))
+    run(batch, client_for(simulator()), concurrency=2)
+    ledger = ledger_path(batch.output)
+    briefs = checkpoint.load_brief(ledger)  # None unless it covers the whole ledger
+    assert briefs is not None
+    replayed = replay(read_events(ledger)).jobs
+    assert {b.key: (b.state, b.job_id, b.files) for b in briefs} == {
+        key: (ks.state, ks.job_id, ks.files) for key, ks in replayed.items()}

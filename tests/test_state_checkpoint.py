@@ -171,7 +171,8 @@ def test_plan_states_include_events_appended_after_the_checkpoint(tmp_path, alwa
     append(ledger_path(tmp_path), job_events(1, "failed"))
     load_state(ledger_path(tmp_path))
     append(ledger_path(tmp_path), job_events(1) + job_events(2))
-    assert checkpoint.load_brief(ledger_path(tmp_path)) is None
+    assert checkpoint._read_checkpoint(ledger_path(tmp_path)).offset < ledger_path(tmp_path).stat().st_size
+    assert checkpoint.load_brief(ledger_path(tmp_path)) is not None  # replayed on top
     assert job_states(tmp_path)["0000000000000001"]["state"] == "succeeded"
     assert job_states(tmp_path) == plan_view(tmp_path)
 
@@ -200,3 +201,86 @@ def test_a_checkpoint_with_a_damaged_state_part_is_ignored(ledger, always):
     document = msgspec.msgpack.decode(checkpoint_path(ledger).read_bytes())
     checkpoint_path(ledger).write_bytes(msgspec.msgpack.encode({**document, "state": b"\xc1"}))
     assert loaded(ledger) == full(ledger)
+
+
+def test_the_writer_knows_the_size_and_line_count_of_its_file(ledger):
+    append(ledger, job_events(1))
+    with open(ledger, "ab") as handle:
+        handle.write(b'{"event":"subm')  # torn: dropped when the writer opens
+    with LedgerWriter(ledger) as writer:
+        assert (writer.size, writer.lines) == (ledger.stat().st_size, 4)
+        writer.append({"event": "ceiling", "limit": 2}, sync=False)
+        assert (writer.size, writer.lines) == (ledger.stat().st_size, 5)
+    assert ledger.read_bytes().count(b"\n") == 5
+
+
+def test_a_run_saves_checkpoints_as_its_ledger_grows_and_a_last_one_at_its_end(ledger, always):
+    """What a run leaves after a crash: a checkpoint at most about 5 % behind, which
+    readers replay from, and after a run that ends, one that covers everything."""
+    from batchgen.runledger import RunLedger
+
+    with LedgerWriter(ledger) as writer:
+        run = RunLedger(writer, replay([]))
+        for n in range(1, 201):
+            for event in job_events(n, "succeeded" if n % 3 else "failed"):
+                run.record(event, sync=False)
+            saved = checkpoint._read_checkpoint(ledger)
+            assert saved is not None and saved.offset >= 0.95 * writer.size - 300
+            assert saved.lines == ledger.read_bytes()[:saved.offset].count(b"\n")
+            if n % 50 == 0:
+                state = load_state(ledger, save=False)
+                assert (state.jobs, state.known_job_ids) == full(ledger)[::4]
+        assert checkpoint._read_checkpoint(ledger).offset < writer.size  # the last few are not in it
+        run.save_checkpoint()
+    assert checkpoint.load_brief(ledger) is not None
+    assert checkpoint._read_checkpoint(ledger).offset == ledger.stat().st_size
+    assert loaded(ledger) == full(ledger)
+
+
+def eventful_history():
+    """Every way a key's plan view changes: retries, lost answers, several assets,
+    files before and after success, a file fetched again, unsent intents."""
+    k = [f"{n:016x}" for n in range(6)]
+    return [
+        {"event": "run"},
+        {"event": "intent", "key": k[0], "id": "a", "sample": 1, "body": {"prompt": "a"}},
+        {"event": "submitted", "key": k[0], "jobId": "j0", "cost": 3},
+        {"event": "intent", "key": k[1], "id": "b", "sample": 1, "body": {"prompt": "b"}},
+        {"event": "failed", "key": k[0], "jobId": "j0", "error": "refused", "hint": "reword"},
+        {"event": "unsent", "key": k[1]},
+        {"event": "intent", "key": k[2], "id": "c", "sample": 1, "body": {"prompt": "c"}},
+        {"event": "recovered", "key": k[2], "jobId": "j2"},
+        {"event": "succeeded", "key": k[2], "jobId": "j2", "assetIds": ["x", "y"]},
+        {"event": "file", "key": k[2], "assetId": "x", "path": "c/x.mp4", "bytes": 1, "sha256": "1" * 64},
+        {"event": "upload", "sha256": "f" * 64, "assetId": "frame"},
+        {"event": "intent", "key": k[0], "id": "a", "sample": 1, "body": {"prompt": "a"}},
+        {"event": "file", "key": k[2], "assetId": "y", "path": "c/y.mp4", "bytes": 2, "sha256": "2" * 64},
+        {"event": "submitted", "key": k[0], "jobId": "j0b", "cost": 3},
+        {"event": "file", "key": k[3], "assetId": "z", "path": "d.mp4", "bytes": 1, "sha256": "3" * 64},
+        {"event": "succeeded", "key": k[3], "jobId": "j3", "assetIds": ["z"]},
+        {"event": "succeeded", "key": k[0], "jobId": "j0b", "assetIds": ["w"]},
+        {"event": "ceiling", "limit": 4},
+        {"event": "file", "key": k[0], "assetId": "w", "path": "a.mp4", "bytes": 5, "sha256": "4" * 64},
+        {"event": "file", "key": k[2], "assetId": "x", "path": "c/x.mp4", "bytes": 1, "sha256": "5" * 64},
+        {"event": "failed", "key": k[4], "error": "The prompt was refused", "status": 400},
+        {"event": "succeeded", "key": k[5], "jobId": "j5", "assetIds": ["p", "q"]},
+        {"event": "file", "key": k[5], "assetId": "p", "path": "f/p.mp4", "bytes": 1, "sha256": "6" * 64},
+        {"event": "end"},  # k[5] is still running: one of its two files is missing
+    ]
+
+
+def test_plan_states_from_a_checkpoint_at_any_line_plus_the_rest_equal_the_full_replay(tmp_path):
+    from batchgen.status import job_states
+
+    ledger = ledger_path(tmp_path)
+    append(ledger, eventful_history())
+    data = ledger.read_bytes()
+    ends = [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+    expected = plan_view(tmp_path)
+    for lines, offset in enumerate(ends, 1):
+        ledger.write_bytes(data[:offset])
+        state = load_state(ledger, save=False)
+        ledger.write_bytes(data)
+        checkpoint.save_checkpoint(ledger, state, offset, lines)
+        assert checkpoint.load_brief(ledger) is not None
+        assert job_states(tmp_path) == expected, f"checkpoint after line {lines}"
