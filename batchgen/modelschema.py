@@ -13,9 +13,10 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
-from jsonschema import Draft202012Validator, ValidationError
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator, ValidationError
 
 MODEL_ID = "model_luma-ray-3-2"
 MODEL_SCHEMA = "luma-ray-3-2.schema.json"
@@ -43,6 +44,10 @@ def load_schema(name: str) -> dict[str, Any]:
 @lru_cache(maxsize=None)
 def validator(name: str, pointer: str = "") -> Draft202012Validator:
     """The validator of a shipped schema, or of the part at `pointer` (e.g. "/$defs/x")."""
+    # Imported here: jsonschema takes 40 ms to import, which `status` and `report` of an
+    # output folder (every command's parser imports this module) need not pay.
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(_resolve(_inlined(name), pointer))
 
 

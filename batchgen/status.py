@@ -176,12 +176,13 @@ def _collect_folder(found: _Collection, folder: Path, ledger: Path, *, from_ledg
             found.named(snapshot.get("name"), snapshot.get("axes"))
             found.describe(snapshot.get("jobs") or ())
     state = load_state(ledger)
+    jobs, states = found.jobs, found.states
     for key, ks in state.jobs.items():
-        if from_ledger and key not in found.jobs:
-            found.jobs[key] = _description_from_ledger(ks)
-        known = found.states.get(key)
-        if _better(ks, known[0] if known else None):
-            found.states[key] = (ks, output)
+        if from_ledger and key not in jobs:
+            jobs[key] = _description_from_ledger(ks)
+        known = states.get(key)
+        if known is None or _better(ks, known[0]):
+            states[key] = (ks, output)
 
 
 def _better(candidate: KeyState | Brief, known: KeyState | Brief | None) -> bool:
@@ -231,6 +232,8 @@ def _record(description: dict[str, Any], found: tuple[KeyState, str] | None) -> 
 
 def _files(files: list[dict[str, Any]], output: str) -> list[dict[str, Any]]:
     """File records with absolute paths: unambiguous when several folders are merged."""
+    if not files:
+        return []
     prefix = output + os.sep
     return [{"path": f["path"] if os.path.isabs(f["path"]) else prefix + f["path"],
              "sha256": f["sha256"], "bytes": f["bytes"]} for f in files]

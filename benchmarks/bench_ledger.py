@@ -130,7 +130,10 @@ def main() -> int:
         timed("read_events (all events in memory)", read_events, ledger)
         timed("replay(iter_events) (streamed)", lambda: replay(iter_events(ledger)))
         timed("load_state, no checkpoint (writes one)", load_state, ledger)
-        timed("load_state from the checkpoint", load_state, ledger)
+        state = timed("load_state from the checkpoint", load_state, ledger)
+        lines = ledger.read_bytes().count(b"\n")
+        timed("save_checkpoint (a run's pause to save one)", save_checkpoint, ledger, state,
+              ledger.stat().st_size, lines)
         timed("job_states (plan's ledger part)", job_states, output)
         timed("collect_records (status's whole work)", collect_records, [str(output)])
         print("end to end (best of 3):")
