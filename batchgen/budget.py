@@ -69,6 +69,11 @@ class Budget:
         self.reserved += cost
         return True
 
+    def hold(self, cost: float) -> None:
+        """Claim `cost` whatever the cap: for a job an earlier run may already have had
+        charged (its answer lost in a crash), which no cap can undo."""
+        self.reserved += cost
+
     def settle(self, reserved: float, actual: float | None) -> None:
         """The API accepted the job: replace the reservation with what it says it costs."""
         self.reserved = max(0.0, self.reserved - reserved)

@@ -262,6 +262,14 @@ class _Run:
         if options.max_cu is not None:
             self.budget = Budget(options.max_cu, spent_before=spent)
             self.costs = self.estimate.job_costs()
+            for job, step in plan:
+                if step is Step.RECOVER:
+                    # Lost by a crashed run, and perhaps charged: held before any new
+                    # submission may take the room, settled at its listed cost if found,
+                    # and kept for its submission if it proves unsent.
+                    cost = self.costs.get(job.key, 0.0)
+                    self.budget.hold(cost)
+                    self._reserved[job.key] = cost
 
     def _reserve(self, job: Job) -> bool:
         """Hold the job's estimated cost in the budget; False: submit nothing more."""

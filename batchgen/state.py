@@ -143,6 +143,10 @@ class LedgerState:
     def _recovered(self, event: dict[str, Any]) -> None:
         ks = self.jobs.get(event["key"]) or self._get(event["key"])
         ks.job_id = job_id = event.get("jobId")
+        cost = event.get("cost")  # from the listed job's billing, when the API gives it
+        if cost is not None:
+            ks.cost = cost
+            self.spent += cost
         # The lost answer came right after the intent was written: the best estimate we have.
         ks.submitted_t = ks.submitted_t or ks.intent_t or event.get("t")
         ks.ambiguous = False

@@ -222,9 +222,14 @@ class Recovery:
             async with self._lock:
                 listing = await self._listing(intent_t - self._timing.recovery_margin, seen_after)
                 if not self._bodies.busy(body_id):
-                    job_id = self._claim(ks.body or {}, body_id, listing.jobs)
-                    if job_id:
-                        self._ledger.record({"event": "recovered", "key": key, "jobId": job_id})
+                    found = self._claim(ks.body or {}, body_id, listing.jobs)
+                    if found:
+                        # The job was charged when it was created: its cost counts as spent
+                        # (and against --max-cu) like a submission's.
+                        cost = (found.get("billing") or {}).get("cuCost")
+                        job_id = str(found.get("jobId"))
+                        self._ledger.record({"event": "recovered", "key": key, "jobId": job_id,
+                                             **({"cost": cost} if cost is not None else {})})
                         self.recovered += 1
                         return job_id
                     if listing.started >= intent_t + self._timing.recovery_wait:
@@ -252,7 +257,7 @@ class Recovery:
         self._last = _Listing(since=since, started=started, jobs=jobs)
         return self._last
 
-    def _claim(self, body: dict, body_id: str, jobs: list[dict]) -> str | None:
+    def _claim(self, body: dict, body_id: str, jobs: list[dict]) -> dict | None:
         """An unclaimed job whose input is this body: samples of one body are interchangeable.
 
         An exact match wins; failing that, an input holding every field of the body with
@@ -270,9 +275,9 @@ class Recovery:
                 continue
             sent_id = canonical_json(sent)
             if sent_id == body_id:
-                return job_id
+                return job
             if fallback is None and sent_id not in others and all(
                     k in sent and canonical_json(sent[k]) == canonical_json(v)
                     for k, v in body.items()):
-                fallback = job_id
+                fallback = job
         return fallback
