@@ -14,6 +14,7 @@ never arrived (`unsent`), and only then is the job sent again.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections import Counter
@@ -31,6 +32,9 @@ from batchgen.jobs import Job, canonical_json
 from batchgen.poll import unwrap_job
 from batchgen.runledger import RunLedger, parse_time
 from batchgen.uploads import FrameUploads
+
+# INFO: what a run decides (lost answers, 429s and ceilings, rejections); DEBUG: each call.
+log = logging.getLogger(__name__)
 
 
 class SubmitClient(Protocol):
@@ -134,11 +138,14 @@ class Submitter:
                         self._ledger.record({"event": "submitted", "key": job.key,
                                              "jobId": job_id,
                                              "cost": answer.get("creativeUnitsCost")})
+                        log.debug("submitted %s as %s", job.label(), job_id)
                         self.submitted += 1
                         self._limiter.accepted()
                         return job_id
                 finally:
                     self._shields.discard(shield)
+                log.info("%s: interrupted before its answer came; it is recovered from the "
+                         "job list later", job.label())
                 return None  # cut short: the key stays ambiguous and is recovered later
             except RateLimited as exc:
                 # A 429 means the job was not created, so sending it again is safe.
@@ -155,9 +162,12 @@ class Submitter:
             except ConnectFailed:
                 # Nothing left this machine (the client already retried): the same intent
                 # still holds, so wait and send it again.
+                log.info("%s: could not connect; sending it again in %.1fs", job.label(), wait)
                 await anyio.sleep(wait)
                 wait = min(wait * 2, self._timing.rate_limit_max_wait)
-            except (AmbiguousSubmission, RetriableError):
+            except (AmbiguousSubmission, RetriableError) as exc:
+                log.info("%s: the answer to its generate call was lost (%s); it is recovered "
+                         "from the job list, never sent blindly", job.label(), exc)
                 return None
 
     async def _rate_limited(self, exc: RateLimited, wait: float) -> None:
@@ -165,12 +175,16 @@ class Submitter:
             self._on_rate_limited()
         if exc.action_limit:
             if self._limiter.set_ceiling(int(exc.action_limit)):
+                log.info("the API allows %d in flight at once (stated in a 429); keeping to it",
+                         int(exc.action_limit))
                 self._ledger.record({"event": "ceiling", "limit": int(exc.action_limit)})
                 if self._on_ceiling:
                     self._on_ceiling(int(exc.action_limit))
         else:
             self._limiter.backoff()  # no ceiling stated: learn a window instead
         delay = exc.retry_after if exc.retry_after else wait * (0.5 + random.random() / 2)
+        log.info("rate limited (429): waiting %.1fs before sending again (%d in flight, "
+                 "window %d)", delay, self._limiter.in_flight, self._limiter.effective)
         if self._limiter.in_flight > self._limiter.effective:
             # Too many of ours are in flight: queue again behind the others.
             self._limiter.release()
@@ -184,6 +198,7 @@ class Submitter:
             await anyio.sleep(delay)
 
     def _fail(self, job: Job, exc: APIError) -> None:
+        log.info("%s: rejected (%s): %s", job.label(), exc.status, exc.message)
         self._ledger.record({"event": "failed", "key": job.key, "error": exc.message,
                              "hint": exc.hint, "status": exc.status})
 
@@ -215,6 +230,7 @@ class Recovery:
         """The jobId of an ambiguous key (recorded `recovered`), or None once it is
         proved never to have reached the API (recorded `unsent`)."""
         ks = self._ledger.state.jobs[key]
+        who = f"{ks.id} #{ks.sample} ({key})"
         intent_t = parse_time(ks.intent_t) or self._clock()
         body_id = canonical_json(ks.body)
         seen_after = intent_t
@@ -230,9 +246,13 @@ class Recovery:
                         job_id = str(found.get("jobId"))
                         self._ledger.record({"event": "recovered", "key": key, "jobId": job_id,
                                              **({"cost": cost} if cost is not None else {})})
+                        log.info("%s: its lost answer found again in the job list: %s", who, job_id)
                         self.recovered += 1
                         return job_id
                     if listing.started >= intent_t + self._timing.recovery_wait:
+                        log.info("%s: not in the job list %.0fs after its intent: it never "
+                                 "reached the API, so it is sent", who,
+                                 listing.started - intent_t)
                         self._ledger.record({"event": "unsent", "key": key})
                         self.unsent += 1
                         return None

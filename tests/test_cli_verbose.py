@@ -68,3 +68,19 @@ def test_vv_after_the_command_works_as_before_it(tmp_path, capfd):
                  "--out", str(tmp_path / "out"), "-vv"])
     err = capfd.readouterr().err
     assert code == 0 and "INFO httpx: HTTP Request:" in err
+
+
+def test_v_logs_the_runners_decisions_about_429s(tmp_path, capfd, monkeypatch):
+    (tmp_path / "m.yaml").write_text(MANIFEST, encoding="utf-8")
+    monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)
+    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SECRET)
+    monkeypatch.delenv("BATCHGEN_LOG", raising=False)
+    sim = Simulator(api_key=KEY, api_secret=SECRET, ceiling=1, seed=1, retry_after=0.5,
+                    duration_range=(5.0, 10.0), time_scale=100.0)
+    with serve_in_thread(sim) as url:
+        code = main(["run", str(tmp_path / "m.yaml"), "--base-url", url, "--yes", "-v",
+                     "--no-progress", "--poll-interval", "0.05", "--concurrency", "2"])
+    err = capfd.readouterr().err
+    assert code == 0
+    assert "INFO batchgen.submit: the API allows 1 in flight at once (stated in a 429)" in err
+    assert "INFO batchgen.submit: rate limited (429): waiting" in err

@@ -104,7 +104,8 @@ def _intent_only(batch, job) -> None:
                        "body": job.body({})})
 
 
-def test_an_intent_left_by_a_crash_is_recovered_when_the_job_reached_the_api(tmp_path):
+def test_an_intent_left_by_a_crash_is_recovered_when_the_job_reached_the_api(tmp_path, caplog):
+    caplog.set_level("INFO", logger="batchgen.submit")
     sim = simulator()
     job = make_job("a glass city", duration="5s")
     batch = make_batch(tmp_path, [job])
@@ -118,6 +119,8 @@ def test_an_intent_left_by_a_crash_is_recovered_when_the_job_reached_the_api(tmp
     summary = run(batch, client_for(sim))
     assert summary.exit_code == 0 and summary.recovered == 1 and summary.submitted == 0
     assert sim.counters.generate_calls[_body(job)] == 1
+    (found,) = [r.getMessage() for r in caplog.records if "found again" in r.getMessage()]
+    assert found.startswith(f"{job.id} #1 ({job.key}): its lost answer found again in the job list")
 
 
 def test_an_intent_left_by_a_crash_is_sent_when_the_job_never_reached_the_api(tmp_path):
