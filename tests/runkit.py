@@ -14,7 +14,7 @@ import httpx
 from batchgen.api import RetryPolicy, ScenarioClient
 from batchgen.download import DownloadTiming
 from batchgen.jobs import Job, LocalFrame, job_key
-from batchgen.ledger import ledger_path, read_events
+from batchgen.ledger import LedgerWriter, ledger_path, read_events
 from batchgen.runner import RunOptions, RunSummary, run_batch
 from batchgen.simulator import Simulator
 from batchgen.submit import SubmitTiming
@@ -85,6 +85,26 @@ def run(batch: TestBatch, client: Any, **options: Any) -> RunSummary:
         async with client:
             return await run_batch(batch, client, options=fast_options(**options))
     return anyio.run(go)
+
+
+def intent_only(batch: TestBatch, job: Job) -> None:
+    """The ledger a kill -9 leaves between writing the intent and recording the answer."""
+    batch.output.mkdir(parents=True, exist_ok=True)
+    with LedgerWriter(ledger_path(batch.output)) as writer:
+        writer.append({"event": "intent", "key": job.key, "id": job.id, "sample": job.sample,
+                       "body": job.body({})})
+
+
+def crashed_after_submitting(sim: Simulator, batch: TestBatch, job: Job) -> None:
+    """What a kill -9 between the generate call and its answer leaves: the intent in
+    the ledger and the job (charged) on the API."""
+    intent_only(batch, job)
+
+    async def call() -> None:
+        async with client_for(sim) as client:
+            await client.generate(job.model, job.body({}))
+
+    anyio.run(call)
 
 
 def events(batch: TestBatch, name: str | None = None) -> list[dict[str, Any]]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from batchgen.errors import UsageError
-from runkit import client_for, events, generate_calls, make_batch, make_job, run, simulator
+from runkit import (client_for, crashed_after_submitting, events, generate_calls, make_batch,
+                    make_job, run, simulator)
 
 UNIT = 30  # the simulator prices a 5 s 720p video at 30 CU
 
@@ -95,29 +96,10 @@ def test_the_estimate_asks_one_dry_run_per_priced_combination(tmp_path):
     assert dry_runs == 2
 
 
-def _crashed_after_submitting(sim, batch, job):
-    """What a kill -9 between the generate call and its answer leaves: the intent in
-    the ledger and a job (charged) on the API."""
-    import anyio
-
-    from batchgen.ledger import LedgerWriter, ledger_path
-
-    batch.output.mkdir(parents=True, exist_ok=True)
-    with LedgerWriter(ledger_path(batch.output)) as writer:
-        writer.append({"event": "intent", "key": job.key, "id": job.id, "sample": job.sample,
-                       "body": job.body({})})
-
-    async def call():
-        async with client_for(sim) as client:
-            await client.generate(job.model, job.body({}))
-
-    anyio.run(call)
-
-
 def test_a_job_recovered_from_a_crashed_run_counts_against_the_cap(tmp_path):
     sim = simulator()
     batch = make_batch(tmp_path, jobs(4))
-    _crashed_after_submitting(sim, batch, batch.jobs[0])
+    crashed_after_submitting(sim, batch, batch.jobs[0])
     summary = run(batch, client_for(sim), max_cu=70)  # the recovered job's 30, then one more
     assert summary.recovered == 1 and summary.submitted == 1 and len(sim.jobs) == 2
     assert summary.budget.startswith("spent 60 of 70 CU")
@@ -127,7 +109,7 @@ def test_a_job_recovered_from_a_crashed_run_counts_against_the_cap(tmp_path):
 def test_spend_recorded_at_recovery_counts_in_later_runs(tmp_path):
     sim = simulator()
     batch = make_batch(tmp_path, jobs(3))
-    _crashed_after_submitting(sim, batch, batch.jobs[0])
+    crashed_after_submitting(sim, batch, batch.jobs[0])
     run(batch, client_for(sim), max_cu=30)  # only the recovered job fits
     summary = run(batch, client_for(sim), max_cu=60)
     assert summary.submitted == 1 and len(sim.jobs) == 2

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import anyio
-
 from batchgen.api import ConnectFailed
 from batchgen.errors import AmbiguousSubmission
 from batchgen.jobs import canonical_json
-from batchgen.ledger import LedgerWriter, ledger_path
-from runkit import client_for, events, make_batch, make_job, run, sha256_of, simulator
+from runkit import (client_for, crashed_after_submitting, events, intent_only, make_batch,
+                    make_job, run, sha256_of, simulator)
 
 
 class LosesAnswers:
@@ -96,26 +94,12 @@ def test_recovery_never_claims_a_job_the_ledger_already_knows(tmp_path):
     assert sim.counters.jobs_created[_body(first)] == 2
 
 
-def _intent_only(batch, job) -> None:
-    """The ledger a kill -9 leaves between writing the intent and recording the answer."""
-    batch.output.mkdir(parents=True, exist_ok=True)
-    with LedgerWriter(ledger_path(batch.output)) as writer:
-        writer.append({"event": "intent", "key": job.key, "id": job.id, "sample": job.sample,
-                       "body": job.body({})})
-
-
 def test_an_intent_left_by_a_crash_is_recovered_when_the_job_reached_the_api(tmp_path, caplog):
     caplog.set_level("INFO", logger="batchgen.submit")
     sim = simulator()
     job = make_job("a glass city", duration="5s")
     batch = make_batch(tmp_path, [job])
-    _intent_only(batch, job)
-
-    async def crashed_call():
-        async with client_for(sim) as client:
-            await client.generate(job.model, job.body({}))
-
-    anyio.run(crashed_call)
+    crashed_after_submitting(sim, batch, job)
     summary = run(batch, client_for(sim))
     assert summary.exit_code == 0 and summary.recovered == 1 and summary.submitted == 0
     assert sim.counters.generate_calls[_body(job)] == 1
@@ -127,7 +111,7 @@ def test_an_intent_left_by_a_crash_is_sent_when_the_job_never_reached_the_api(tm
     sim = simulator()
     job = make_job("a desert train", duration="5s")
     batch = make_batch(tmp_path, [job])
-    _intent_only(batch, job)
+    intent_only(batch, job)
     summary = run(batch, client_for(sim))
     assert summary.exit_code == 0 and summary.resent == 1 and summary.submitted == 1
     assert sim.counters.generate_calls[_body(job)] == 1
