@@ -22,6 +22,7 @@ read-only folder just goes without).
 
 from __future__ import annotations
 
+import glob
 import mmap
 import os
 from pathlib import Path
@@ -31,6 +32,7 @@ import msgspec
 
 from batchgen.durable import paused_gc
 from batchgen.ledger import EventReader
+from batchgen.lock import process_alive
 from batchgen.state import PENDING, KeyState, LedgerState, replay
 
 VERSION = 3  # 1: one msgpack document, no separate brief; 2: briefs without asset ids
@@ -228,9 +230,19 @@ def save_checkpoint(ledger: str | os.PathLike[str], state: LedgerState, offset: 
         state=encode(_Saved(jobs=jobs, uploads=state.uploads, ceiling=state.ceiling,
                             spent=state.spent, known_job_ids=sorted(state.known_job_ids))))
     path = checkpoint_path(ledger)
+    _remove_stale_temporaries(path)
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         temporary.write_bytes(msgspec.msgpack.encode(checkpoint))
         os.replace(temporary, path)
     except OSError:
         temporary.unlink(missing_ok=True)
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Delete the half-written checkpoints of processes killed while saving (named by
+    their pid; as big as a checkpoint each, so not left to pile up)."""
+    for leftover in path.parent.glob(f"{glob.escape(path.name)}.*.tmp"):
+        pid = leftover.name[len(path.name) + 1:-len(".tmp")]
+        if pid.isdigit() and not process_alive(int(pid)):
+            leftover.unlink(missing_ok=True)

@@ -113,13 +113,14 @@ def holder_info(output_dir: str | os.PathLike[str]) -> dict:
             holder = _read_holder(fd)
         finally:
             os.close(fd)
-        if _alive(holder.get("pid")):
+        if process_alive(holder.get("pid")):
             return holder
         time.sleep(0.01)
     return holder
 
 
-def _alive(pid: object) -> bool:
+def process_alive(pid: object) -> bool:
+    """Whether a process with this pid exists (on this machine)."""
     if not isinstance(pid, int) or pid <= 0:
         return False
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from batchgen import checkpoint
@@ -284,3 +286,19 @@ def test_plan_states_from_a_checkpoint_at_any_line_plus_the_rest_equal_the_full_
         checkpoint.save_checkpoint(ledger, state, offset, lines)
         assert checkpoint.load_brief(ledger) is not None
         assert job_states(tmp_path) == expected, f"checkpoint after line {lines}"
+
+
+def test_saving_removes_the_half_written_checkpoints_of_killed_processes(ledger, always):
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    append(ledger, job_events(1))
+    killed = checkpoint_path(ledger).with_name(f".ledger.jsonl.checkpoint.{dead}.tmp")
+    saving = checkpoint_path(ledger).with_name(f".ledger.jsonl.checkpoint.{os.getppid()}.tmp")
+    killed.write_bytes(b"\x00" * 64)
+    saving.write_bytes(b"\x00" * 64)  # a live process's, still being written
+    load_state(ledger)
+    assert checkpoint_path(ledger).is_file()
+    assert not killed.exists() and saving.exists()
