@@ -128,7 +128,7 @@ class _Body:
     """What every job with the same parameters shares (and the same frame folder)."""
 
     params: dict[str, Any]
-    rules: tuple[str, ...]  # model rules the parameters break
+    rules: tuple[modelschema.RuleProblem, ...]  # model rules the parameters break
     frames: dict[str, LocalFrame]
     head: str  # canonical JSON of the identity body before "prompt"...
     tail: str  # ...and after it (keys sort around "prompt")
@@ -203,8 +203,9 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
             if body.rules:
                 label = _label(pid, number, combo, body.params, show_combo)
                 for rule in body.rules:
-                    (warnings if skip else problems).append(
-                        Problem(spec.file, spec.line, f"skipped: {rule}" if skip else rule, job=label))
+                    file, line = _source_of(rule.field, spec, m)
+                    (warnings if skip else problems).append(Problem(
+                        file, line, f"skipped: {rule.message}" if skip else rule.message, job=label))
                 if skip:
                     continue
             variables = picked[number - 1]
@@ -273,6 +274,18 @@ def _body(params: dict[str, Any], spec: PromptSpec, m: Manifest,
 
 def _file_values(params: dict[str, Any], texts: dict[str, str], names: list[str]) -> dict[str, str]:
     return {n: _safe(params[n]) if n in params else _safe(texts.get(n, "")) for n in names}
+
+
+def _source_of(name: str | None, spec: PromptSpec, m: Manifest) -> tuple[str, int | None]:
+    """Where the value of parameter `name` is written, for a problem's file:line: the
+    prompt's own field, else the matrix axis, else the defaults, else the prompt."""
+    if name in spec.fields:
+        return spec.file, spec.lines.get(name, spec.line)
+    if name in m.axes:
+        return m.display, m.line("matrix", name)
+    if name in m.defaults:
+        return m.display, m.line("defaults", name)
+    return spec.file, spec.line
 
 
 def _label(pid: str, number: int, combo: dict[str, Any], params: dict[str, Any], show: bool) -> str:

@@ -13,7 +13,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
@@ -130,17 +130,36 @@ def prompt_problem(text: str) -> str | None:
     return None
 
 
+class RuleProblem(NamedTuple):
+    """A model rule a set of parameters breaks."""
+
+    field: str | None  # the parameter the rule asks to change (None: not one in particular)
+    message: str
+
+
 @lru_cache(maxsize=4096)
-def _rule_problems(items: tuple[tuple[str, Any], ...]) -> tuple[str, ...]:
+def _rule_problems(items: tuple[tuple[str, Any], ...]) -> tuple[RuleProblem, ...]:
     body = {"prompt": "x", **dict(items)}
     root = load_schema(MODEL_SCHEMA)
-    return tuple(describe(e, root) for e in sorted(model_validator().iter_errors(body),
-                                             key=lambda e: list(e.absolute_schema_path)))
+    return tuple(RuleProblem(_rule_field(e), describe(e, root))
+                 for e in sorted(model_validator().iter_errors(body),
+                                 key=lambda e: list(e.absolute_schema_path)))
 
 
-def rule_problems(params: dict[str, Any]) -> tuple[str, ...]:
+def rule_problems(params: dict[str, Any]) -> tuple[RuleProblem, ...]:
     """Every model rule these parameters break (cached: sweeps share parameter sets)."""
     return _rule_problems(tuple(sorted(params.items())))
+
+
+def _rule_field(error: ValidationError) -> str | None:
+    """The parameter whose value breaks the rule: the one the rule constrains (loop in
+    "10s is not available with loop"), the one forbidden, or the one needing another."""
+    if error.path:
+        return str(error.path[0])
+    if error.validator == "dependentRequired" and isinstance(error.instance, dict):
+        return next((k for k in error.validator_value if k in error.instance), None)
+    forbidden = error.schema.get("not", {}).get("required", []) if isinstance(error.schema, dict) else []
+    return forbidden[0] if forbidden else None
 
 
 def describe(error: ValidationError, root: dict[str, Any] | None = None) -> str:

@@ -185,11 +185,24 @@ def test_axes_list_the_swept_values_that_occur(tmp_path):
 def test_every_combination_the_model_rejects_is_listed(tmp_path):
     problems = refusal(tmp_path, "prompts:\n  - id: k\n    prompt: x\nmatrix:\n"
                        "  resolution: [540p, 720p]\n  hdr: [true]\n  duration: [5s, 10s]\n")
+    # Each at the line of the value the rule asks to change: the matrix's resolution, hdr.
     assert problems == [
-        "m.yaml:4: k #1 (resolution=540p, hdr=true, duration=5s): hdr needs resolution 720p or 1080p",
-        "m.yaml:4: k #2 (resolution=540p, hdr=true, duration=10s): 10s is not available with hdr",
-        "m.yaml:4: k #2 (resolution=540p, hdr=true, duration=10s): hdr needs resolution 720p or 1080p",
-        "m.yaml:4: k #4 (resolution=720p, hdr=true, duration=10s): 10s is not available with hdr"]
+        "m.yaml:7: k #1 (resolution=540p, hdr=true, duration=5s): hdr needs resolution 720p or 1080p",
+        "m.yaml:8: k #2 (resolution=540p, hdr=true, duration=10s): 10s is not available with hdr",
+        "m.yaml:7: k #2 (resolution=540p, hdr=true, duration=10s): hdr needs resolution 720p or 1080p",
+        "m.yaml:8: k #4 (resolution=720p, hdr=true, duration=10s): 10s is not available with hdr"]
+
+
+def test_a_broken_rule_names_the_line_of_the_value_to_change(tmp_path):
+    (tmp_path / "f.png").write_bytes(png())
+    problems = refusal(tmp_path, "defaults:\n  duration: 10s\n  hdr: true\nprompts:\n"
+                       "  - id: k\n    prompt: x\n    loop: true\n  - id: v\n    prompt: y\n"
+                       "    startFrame: f.png\n")
+    assert problems == [
+        "m.yaml:9: k: 10s is not available with loop",  # the prompt's own field
+        "m.yaml:5: k: 10s is not available with hdr",  # from the defaults
+        "m.yaml:5: v: 10s is not available with hdr",
+        "m.yaml:12: v: 10s is not available with a startFrame"]
 
 
 def test_on_invalid_skip_drops_rejected_combinations_and_warns(tmp_path):

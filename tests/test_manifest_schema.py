@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def rules(**params) -> tuple[str, ...]:
-    return modelschema.rule_problems(params)
+    return tuple(problem.message for problem in modelschema.rule_problems(params))
 
 
 @pytest.mark.parametrize("name", [modelschema.MODEL_SCHEMA, modelschema.MANIFEST_SCHEMA])
@@ -52,6 +52,18 @@ def test_the_defaults_come_from_the_schema():
 ])
 def test_each_model_rule_reads_as_a_sentence(params, expected):
     assert expected in rules(**params)
+
+
+@pytest.mark.parametrize("params,field", [
+    ({"duration": "10s", "loop": True}, "loop"),
+    ({"duration": "10s", "startFrame": "asset_1"}, "startFrame"),
+    ({"hdr": True, "resolution": "540p"}, "resolution"),
+    ({"endFrame": "asset_2"}, "endFrame"),
+    ({"resolution": "4k"}, "resolution"),
+])
+def test_each_broken_rule_names_the_parameter_to_change(params, field):
+    (problem,) = modelschema.rule_problems(params)
+    assert problem.field == field
 
 
 @pytest.mark.parametrize("params", [{"hdr": True, "resolution": "1080p"},

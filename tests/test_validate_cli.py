@@ -66,7 +66,7 @@ def test_ten_seconds_with_loop_is_refused_naming_the_job(tmp_path, capsys):
           duration: [5s, 10s]
           loop: [false, true]
         """.replace("        ", ""))
-    err = assert_refused(capsys, path, 4, "knight #4 (duration=10s, loop=true)",
+    err = assert_refused(capsys, path, 8, "knight #4 (duration=10s, loop=true)",
                          "10s is not available with loop")
     assert "#1" not in err and "#2" not in err and "#3" not in err  # the valid ones are fine
 
@@ -74,13 +74,13 @@ def test_ten_seconds_with_loop_is_refused_naming_the_job(tmp_path, capsys):
 def test_hdr_at_540p_is_refused(tmp_path, capsys):
     path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - prompt: a valley\n    resolution: 540p\n"
                  "    hdr: true\n")
-    assert_refused(capsys, path, 4, "hdr needs resolution 720p or 1080p")
+    assert_refused(capsys, path, 5, "hdr needs resolution 720p or 1080p")  # the resolution line
 
 
 def test_end_frame_without_start_frame_is_refused(tmp_path, capsys):
     path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - prompt: a valley\n"
                  "    endFrame: asset_123\n")
-    assert_refused(capsys, path, 4, "endFrame needs a startFrame")
+    assert_refused(capsys, path, 5, "endFrame needs a startFrame")
 
 
 def test_an_empty_prompt_is_refused(tmp_path, capsys):
@@ -91,7 +91,7 @@ def test_an_empty_prompt_is_refused(tmp_path, capsys):
 def test_a_job_breaking_a_rule_and_with_an_empty_prompt_gets_both_problems(tmp_path, capsys):
     path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - id: v\n    prompt: \"\"\n"
                  "    resolution: 540p\n    hdr: true\n")
-    err = assert_refused(capsys, path, 4, "hdr needs resolution 720p or 1080p")
+    err = assert_refused(capsys, path, 6, "hdr needs resolution 720p or 1080p")
     assert "m.yaml:4: v: the prompt is empty" in err
 
 
@@ -227,7 +227,7 @@ def test_skipped_combinations_are_listed_as_warnings(tmp_path, capsys):
                  "matrix:\n  resolution: [540p, 720p]\n  hdr: [true]\n")
     assert main(["validate", str(path)]) == 0
     out, err = capsys.readouterr()
-    assert "m.yaml:5: prompt-1 #1 (resolution=540p, hdr=true): skipped: hdr needs" in err
+    assert "m.yaml:7: prompt-1 #1 (resolution=540p, hdr=true): skipped: hdr needs" in err
     assert "1 job " in out
 
 
