@@ -71,6 +71,7 @@ def run_crash(kills: int, seed: int, per_batch: int) -> Row:
                                          kills_per_batch=per_batch)
     problems = report.duplicates + report.bad_files + report.unreadable_ledger
     problems += [f"left behind: {p}" for p in report.leftovers]
+    problems += report.bad_checkpoints
     problems += [f"a last run exited {code}" for code in report.final_exit_codes if code != 0]
     if set(report.final_counts) != {"succeeded"}:
         problems.append(f"jobs after the last runs: {dict(report.final_counts)}")
@@ -80,7 +81,8 @@ def run_crash(kills: int, seed: int, per_batch: int) -> Row:
         f"jobs: {report.kills_inside_run} landed inside a run, {report.killed_right_after_intent} "
         f"left an intent unanswered ({report.aimed_after_intent} were aimed right after one)",
         "duplicate generations, missing/corrupt files, unreadable ledgers, leftovers, "
-        f"unfinished batches: {len(problems)}",
+        f"checkpoints disagreeing with a full replay, unfinished batches: {len(problems)} "
+        f"(checkpoints left by killed runs compared: {report.checkpoints_checked})",
         f"lost answers recovered {report.recovered}, intents proved unsent (then sent) {report.unsent}",
     ] + [f"  {problem}" for problem in problems[:10]]
     print("  " + "\n  ".join(figures), flush=True)

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from batchgen.checkpoint import Brief, checkpoint_path, load_brief, load_state
 from batchgen.jobs import canonical_json
 from batchgen.ledger import ledger_path, read_events
 from batchgen.simulator import Simulator
@@ -37,6 +38,10 @@ from batchgen.validate import load_batch
 
 KEY, SECRET = "crash-key-7f31", "crash-secret-0c8e52"
 BATCHGEN = [sys.executable, "-m", "batchgen"]
+# The same command with the replay checkpoint saved at every 5 % of ledger growth
+# however small the ledger (a real one waits for 4 MB), so kills land while saving too.
+BATCHGEN_CHECKPOINTING = [sys.executable, "-c", "import sys, batchgen.checkpoint as c; "
+                          "c.MIN_BYTES = 1; from batchgen.cli import main; sys.exit(main())"]
 ANSWERS = frozenset({"submitted", "recovered", "unsent", "failed"})  # what closes an intent
 START_TIMEOUT = 20.0  # seconds a process may take to write its `run` event
 INTENT_TIMEOUT = 6.0  # seconds to wait for an intent before killing anyway
@@ -104,14 +109,17 @@ class CrashReport:
     bad_files: list[str] = field(default_factory=list)
     unreadable_ledger: list[str] = field(default_factory=list)
     leftovers: list[str] = field(default_factory=list)  # temporary files after the last run
+    bad_checkpoints: list[str] = field(default_factory=list)  # disagreeing with a full replay
+    checkpoints_checked: int = 0  # checks that found a checkpoint to compare
     final_exit_codes: list[int] = field(default_factory=list)
     final_counts: Counter = field(default_factory=Counter)  # job states after the last runs
     recovered: int = 0
     unsent: int = 0
 
 
-def run_command(manifest: Path, url: str, *extra: str) -> list[str]:
-    return [*BATCHGEN, "run", str(manifest), "--base-url", url, "--concurrency", "4",
+def run_command(manifest: Path, url: str, *extra: str, checkpointing: bool = False) -> list[str]:
+    return [*(BATCHGEN_CHECKPOINTING if checkpointing else BATCHGEN), "run", str(manifest),
+            "--base-url", url, "--concurrency", "4",
             "--poll-interval", "0.1", "--recovery-wait", "0.5", "--no-progress", "--yes", *extra]
 
 
@@ -235,6 +243,22 @@ def check(batch: Any, sim: Simulator, report: CrashReport, when: str) -> None:
             path = batch.output / record["path"]
             if not path.exists() or hashlib.sha256(path.read_bytes()).hexdigest() != record["sha256"]:
                 report.bad_files.append(f"{when}: {record['path']}")
+    _check_checkpoint(ledger_path(batch.output), state, report, when)
+
+
+def _check_checkpoint(ledger: Path, state: Any, report: CrashReport, when: str) -> None:
+    """Whatever checkpoint a killed run left, reading through it equals a full replay."""
+    if not checkpoint_path(ledger).exists():
+        return
+    report.checkpoints_checked += 1
+    through = load_state(ledger, save=False)
+    if (through.jobs, through.uploads, through.ceiling, through.spent, through.known_job_ids) != (
+            state.jobs, state.uploads, state.ceiling, state.spent, state.known_job_ids):
+        report.bad_checkpoints.append(f"{when}: load_state differs from the full replay")
+    briefs = load_brief(ledger)
+    if briefs is not None and {b.key: b for b in briefs} != {
+            key: Brief.of(ks) for key, ks in state.jobs.items()}:
+        report.bad_checkpoints.append(f"{when}: load_brief differs from the full replay")
 
 
 def crash_campaign(workdir: Path, *, kills: int, seed: int = 1, prompts: int = 20,
@@ -246,7 +270,8 @@ def crash_campaign(workdir: Path, *, kills: int, seed: int = 1, prompts: int = 2
     A batch (`prompts` x `samples` jobs) takes up to `kills_per_batch` of them, or fewer
     if it finishes first; then a last run completes it, the checks run, and the next
     batch (in a new folder, with new prompts) takes the next kills. About half of the
-    kills wait for an intent; the others land at a random moment of the run.
+    kills wait for an intent; the others land at a random moment of the run. Every
+    second batch is run saving the replay checkpoint as often as a big ledger would.
     """
     rng = random.Random(seed)
     report = CrashReport()
@@ -260,9 +285,11 @@ def crash_campaign(workdir: Path, *, kills: int, seed: int = 1, prompts: int = 2
             batch = load_batch(manifest)
             ledger = ledger_path(batch.output)
             goal = report.kills_inside_run + min(kills_per_batch, kills - report.kills_inside_run)
+            checkpointing = report.batches % 2 == 0
             while report.kills_inside_run < goal and attempts < max_attempts:
                 attempts += 1
-                proc = subprocess.Popen(run_command(manifest, url), env=run_env(),
+                proc = subprocess.Popen(run_command(manifest, url, checkpointing=checkpointing),
+                                        env=run_env(),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 seen = OwnEvents(ledger, proc.pid)
                 after_intent = attempts % 3 == 1 or rng.random() < 0.2
@@ -276,11 +303,13 @@ def crash_campaign(workdir: Path, *, kills: int, seed: int = 1, prompts: int = 2
                 report.aimed_after_intent += after_intent
                 report.killed_right_after_intent += inside and bool(seen.unanswered())
                 check(batch, sim, report, f"batch {report.batches}, after kill {report.kills}")
-            final = subprocess.run(run_command(manifest, url), env=run_env(),
+            final = subprocess.run(run_command(manifest, url, checkpointing=checkpointing),
+                                   env=run_env(),
                                    capture_output=True, text=True, timeout=120)
             report.final_exit_codes.append(final.returncode)
             check(batch, sim, report, f"batch {report.batches}, after its last run")
-            report.leftovers += [str(p) for p in batch.output.rglob("*.part")]
+            report.leftovers += [str(p) for pattern in ("*.part", "*.tmp")
+                                 for p in batch.output.rglob(pattern)]
             events = read_events(ledger)
             state = replay(events)
             report.final_counts.update(state.jobs[j.key].state if j.key in state.jobs else "missing"
