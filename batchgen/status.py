@@ -71,10 +71,10 @@ def output_folders(output_dir: str | os.PathLike[str]) -> list[Path]:
     return [base, *sorted(p for p in base.glob(SHARD_GLOB) if p.is_dir())]
 
 
-def job_states(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """What the ledgers of an output folder (and its shard sub-folders) say about each
-    key, as `plan` shows it: {state, jobId, files, error}, with absolute file paths.
-    Writes nothing (no replay checkpoint either)."""
+def ledger_states(output_dir: str | os.PathLike[str]) -> dict[str, tuple[KeyState | Brief, str]]:
+    """Per key, the most advanced state the ledgers of an output folder (and its shard
+    sub-folders) record, with the absolute folder of that ledger: what `plan` shows,
+    through `ledger_view`. Writes nothing (no replay checkpoint either)."""
     best: dict[str, tuple[KeyState | Brief, str]] = {}
     with paused_gc():
         for folder in output_folders(output_dir):
@@ -90,10 +90,24 @@ def job_states(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
                 found = best.get(ks.key)
                 if _better(ks, found[0] if found else None):
                     best[ks.key] = (ks, where)
-        return {key: {"state": ks.state, "jobId": ks.job_id,
-                      "files": _files(ks.files, folder) if ks.files else [],
-                      "error": ks.error if ks.state == FAILED else None}
-                for key, (ks, folder) in best.items()}
+    return best
+
+
+def ledger_view(ks: KeyState | Brief, folder: str
+                ) -> tuple[str, str | None, list[dict[str, Any]], str | None]:
+    """(state, jobId, files, error) as `plan` shows a key: absolute file paths, and the
+    error only of a failed job."""
+    return (ks.state, ks.job_id, _files(ks.files, folder),
+            ks.error if ks.state == FAILED else None)
+
+
+def job_states(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """`ledger_states` as {key: {state, jobId, files, error}}."""
+    views = {}
+    for key, found in ledger_states(output_dir).items():
+        state, job_id, files, error = ledger_view(*found)
+        views[key] = {"state": state, "jobId": job_id, "files": files, "error": error}
+    return views
 
 
 @dataclass
@@ -101,7 +115,7 @@ class _Collection:
     """Job descriptions and their best ledger states, merged over every target."""
 
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)  # key -> description
-    states: dict[str, tuple[KeyState, str]] = field(default_factory=dict)  # key -> (state, output)
+    states: dict[str, tuple[KeyState | Brief, str]] = field(default_factory=dict)  # key -> (state, output)
     axes: dict[str, list[Any]] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
 
@@ -175,14 +189,24 @@ def _collect_folder(found: _Collection, folder: Path, ledger: Path, *, from_ledg
         if snapshot is not None:
             found.named(snapshot.get("name"), snapshot.get("axes"))
             found.describe(snapshot.get("jobs") or ())
-    state = load_state(ledger)
     jobs, states = found.jobs, found.states
-    for key, ks in state.jobs.items():
+    for ks in _key_states(ledger, jobs if from_ledger else None):
+        key = ks.key
         if from_ledger and key not in jobs:
             jobs[key] = _description_from_ledger(ks)
         known = states.get(key)
         if known is None or _better(ks, known[0]):
             states[key] = (ks, output)
+
+
+def _key_states(ledger: Path, described: dict[str, Any] | None) -> Iterable[KeyState | Brief]:
+    """Each key's state: from the checkpoint's briefs (a third of the time) unless a key
+    needs describing from its intent's body (`described` lacks it), which only whole
+    KeyStates hold."""
+    briefs = load_brief(ledger)
+    if briefs is not None and (described is None or all(b.key in described for b in briefs)):
+        return briefs
+    return load_state(ledger).jobs.values()
 
 
 def _better(candidate: KeyState | Brief, known: KeyState | Brief | None) -> bool:
@@ -209,7 +233,8 @@ def _description_from_ledger(ks: KeyState) -> dict[str, Any]:
             "variables": {}, "filename": None}
 
 
-def _record(description: dict[str, Any], found: tuple[KeyState, str] | None) -> dict[str, Any]:
+def _record(description: dict[str, Any], found: tuple[KeyState | Brief, str] | None
+            ) -> dict[str, Any]:
     get = description.get
     if found is None:
         return {"key": description["key"], "id": get("id"), "sample": get("sample"),

@@ -250,8 +250,9 @@ def eventful_history():
         {"event": "intent", "key": k[1], "id": "b", "sample": 1, "body": {"prompt": "b"}},
         {"event": "failed", "key": k[0], "jobId": "j0", "error": "refused", "hint": "reword"},
         {"event": "unsent", "key": k[1]},
-        {"event": "intent", "key": k[2], "id": "c", "sample": 1, "body": {"prompt": "c"}},
-        {"event": "recovered", "key": k[2], "jobId": "j2"},
+        {"event": "intent", "key": k[2], "id": "c", "sample": 1, "body": {"prompt": "c"},
+         "t": "2026-11-27T10:00:00.000Z"},  # the submission time a recovery assumes
+        {"event": "recovered", "key": k[2], "jobId": "j2", "t": "2026-11-27T10:05:00.000Z"},
         {"event": "succeeded", "key": k[2], "jobId": "j2", "assetIds": ["x", "y"]},
         {"event": "file", "key": k[2], "assetId": "x", "path": "c/x.mp4", "bytes": 1, "sha256": "1" * 64},
         {"event": "upload", "sha256": "f" * 64, "assetId": "frame"},
@@ -302,3 +303,30 @@ def test_saving_removes_the_half_written_checkpoints_of_killed_processes(ledger,
     load_state(ledger)
     assert checkpoint_path(ledger).is_file()
     assert not killed.exists() and saving.exists()
+
+
+def test_status_records_through_a_checkpoint_at_any_line_equal_the_full_replay(tmp_path, monkeypatch):
+    import json
+
+    from batchgen.status import collect_records
+
+    ledger = ledger_path(tmp_path)
+    history = eventful_history()
+    append(ledger, history)
+    keys = dict.fromkeys(e["key"] for e in history if "key" in e)
+    (tmp_path / "batch.json").write_text(json.dumps({"name": "t", "axes": {}, "jobs": [
+        {"key": key, "id": f"p{n}", "sample": 1, "prompt": f"take {n}", "params": {},
+         "variables": {}, "filename": f"{n}.mp4"} for n, key in enumerate(keys)]}))
+    monkeypatch.setattr(checkpoint, "MIN_BYTES", 1 << 40)  # readers save no checkpoint here
+    expected = collect_records([str(tmp_path)])
+    assert [r["state"] for r in expected[0]] == ["succeeded", "pending", "succeeded", "succeeded",
+                                                 "failed", "running"]
+    data = ledger.read_bytes()
+    ends = [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+    for lines, offset in enumerate(ends, 1):
+        ledger.write_bytes(data[:offset])
+        state = load_state(ledger, save=False)
+        ledger.write_bytes(data)
+        checkpoint.save_checkpoint(ledger, state, offset, lines)
+        assert checkpoint.load_brief(ledger) is not None
+        assert collect_records([str(tmp_path)]) == expected, f"checkpoint after line {lines}"

@@ -128,11 +128,11 @@ def test_plan_shows_the_ledger_states_of_the_manifests_jobs(capsys, manifest, ba
 
 def test_plan_json_prints_what_plan_records_returns_to_a_library_caller(capsys, manifest, batch):
     from batchgen.plan import plan_records
-    from batchgen.status import job_states
+    from batchgen.status import ledger_states
 
     assert main(["plan", str(manifest), "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    loaded, states = load_batch(manifest), job_states(batch.output)
+    loaded, states = load_batch(manifest), ledger_states(batch.output)
     records = plan_records(loaded, states)
     assert printed == records
     assert [job["state"] for job in records["jobs"]] == ["succeeded", "failed", "pending", "pending"]

@@ -11,7 +11,7 @@ from batchgen.durable import paused_gc
 from batchgen.errors import ManifestError
 from batchgen.naming import plain
 from batchgen.plan import STATES, plan_states, write_plan_json
-from batchgen.status import job_states
+from batchgen.status import ledger_states
 from batchgen.validate import Batch, load_batch
 
 
@@ -38,11 +38,11 @@ def run(args: argparse.Namespace) -> int:
             print_problems(exc, args.manifest)
             return 2
         print_warnings(batch)
-        ledger_states = job_states(batch.output)
+        ledger = ledger_states(batch.output)
         if args.json:
-            write_plan_json(batch, ledger_states, sys.stdout)
+            write_plan_json(batch, ledger, sys.stdout)
         else:
-            states, counts = plan_states(batch, ledger_states)
+            states, counts = plan_states(batch, ledger)
             print(f"{batch.name}: {summary(batch)}")
             print(format_table(batch, states))
             print(", ".join(f"{counts[s]:,} {s}" for s in STATES if counts[s]))
