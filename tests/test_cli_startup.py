@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 HEAVY = ["batchgen.runner", "batchgen.api", "batchgen.estimate", "batchgen.report",
-         "batchgen.schemacheck", "httpx", "anyio"]
+         "batchgen.schemacheck", "httpx", "anyio", "jsonschema"]
 
 
 def test_building_the_parser_imports_nothing_heavy():
