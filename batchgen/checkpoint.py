@@ -8,10 +8,12 @@ bytes just before N are those it was made from, and anything wrong with it (miss
 damaged, an older format, a rewritten ledger) means a full replay. Deleting it is
 always safe.
 
-The file holds two separately encoded parts: the brief (what `plan` shows per key)
-and the whole state. Each is a msgpack byte string, which a decoder skips without
-parsing, so `plan` reads the brief alone (memory-mapped: the rest is never touched),
-and replays the events added since on the few keys they name (`load_brief`).
+The file holds two separately encoded parts: the brief of each key (what `plan` and
+`status` show, and all that later events read) and the rest (request bodies, and the
+batch-wide fields); `load_state` joins them. Each is a msgpack byte string, which a
+decoder skips without parsing, so `plan` reads the briefs alone (memory-mapped: the rest
+is never touched), and replays the events added since on the few keys they name
+(`load_brief`).
 
 A checkpoint is written once the ledger has grown past the last one by `MIN_BYTES` and
 by a twentieth of its size (`due`): small ledgers never have one, a big one is rewritten
@@ -35,15 +37,23 @@ from batchgen.ledger import EventReader
 from batchgen.lock import process_alive
 from batchgen.state import PENDING, KeyState, LedgerState, replay
 
-VERSION = 4  # 1: one document, no briefs; 2, 3: briefs with fewer fields
+VERSION = 5  # 1: one document, no briefs; 2, 3: briefs with fewer fields; 4: KeyStates twice
 MIN_BYTES = 4 << 20
 _PROBE = 256  # bytes compared at the ledger's start and just before the checkpoint's offset
 
 
-class _Saved(msgspec.Struct):
-    """The replayed state of the ledger's first `offset` bytes."""
+class _Rest(msgspec.Struct, array_like=True, gc=False):
+    """What a KeyState holds beyond its Brief."""
 
-    jobs: list[KeyState]
+    body: dict[str, Any] | None
+    status: int | None
+    ambiguous: bool
+
+
+class _Saved(msgspec.Struct):
+    """With the briefs, the replayed state of the ledger's first `offset` bytes."""
+
+    rest: list[_Rest]  # one per brief, in the same order
     uploads: dict[str, str]
     ceiling: int | None
     spent: float
@@ -57,7 +67,7 @@ class _Checkpoint(msgspec.Struct):
     head: bytes
     tail: bytes
     brief: bytes  # list[Brief], msgpack
-    state: bytes  # _Saved, msgpack
+    state: bytes  # _Saved (the rest of each KeyState, and the batch-wide fields), msgpack
 
 
 class Brief(msgspec.Struct, array_like=True, gc=False):
@@ -85,13 +95,15 @@ class Brief(msgspec.Struct, array_like=True, gc=False):
         return cls(ks.key, ks.id, ks.sample, ks.state, ks.job_id, ks.intent_t, ks.submitted_t,
                    ks.finished_t, ks.asset_ids, ks.files, ks.error, ks.hint, ks.cost, ks.generated)
 
-    def key_state(self) -> KeyState:
-        """A KeyState to replay later events on: exact but for the body, status and ambiguity."""
+    def key_state(self, rest: _Rest | None = None) -> KeyState:
+        """The KeyState, whole with `rest`; without, exact but for the body, status and
+        ambiguity (enough to replay later events on). Positional, in KeyState's field
+        order: load_state makes 100,000 of them."""
         return KeyState(self.key, self.id, self.sample, self.state, self.job_id,
-                        intent_t=self.intent_t, submitted_t=self.submitted_t,
-                        finished_t=self.finished_t, asset_ids=list(self.asset_ids),
-                        files=list(self.files), error=self.error, hint=self.hint,
-                        cost=self.cost, generated=self.generated)
+                        rest.body if rest else None, self.intent_t, self.submitted_t,
+                        self.finished_t, list(self.asset_ids), list(self.files), self.error,
+                        self.hint, rest.status if rest else None, self.cost,
+                        rest.ambiguous if rest else False, self.generated)
 
 
 class _BriefCheckpoint(msgspec.Struct):
@@ -184,11 +196,14 @@ def _replay_briefs(briefs: list[Brief], events: Iterable[dict[str, Any]]) -> lis
 
 def _state(checkpoint: _Checkpoint) -> LedgerState | None:
     try:
+        briefs = _briefs_decoder.decode(checkpoint.brief)
         saved = _saved_decoder.decode(checkpoint.state)
     except msgspec.DecodeError:
         return None
+    if len(briefs) != len(saved.rest):
+        return None
     state = LedgerState()
-    state.jobs = {ks.key: ks for ks in saved.jobs}
+    state.jobs = {brief.key: brief.key_state(rest) for brief, rest in zip(briefs, saved.rest)}
     state.uploads = saved.uploads
     state.ceiling = saved.ceiling
     state.spent = saved.spent
@@ -238,8 +253,9 @@ def save_checkpoint(ledger: str | os.PathLike[str], state: LedgerState, offset: 
     checkpoint = _Checkpoint(
         version=VERSION, offset=offset, lines=lines, head=head, tail=tail,
         brief=encode([Brief.of(ks) for ks in jobs]),
-        state=encode(_Saved(jobs=jobs, uploads=state.uploads, ceiling=state.ceiling,
-                            spent=state.spent, known_job_ids=sorted(state.known_job_ids))))
+        state=encode(_Saved(rest=[_Rest(ks.body, ks.status, ks.ambiguous) for ks in jobs],
+                            uploads=state.uploads, ceiling=state.ceiling, spent=state.spent,
+                            known_job_ids=sorted(state.known_job_ids))))
     path = checkpoint_path(ledger)
     _remove_stale_temporaries(path)
     temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
