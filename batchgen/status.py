@@ -88,7 +88,7 @@ def ledger_states(output_dir: str | os.PathLike[str]) -> dict[str, tuple[KeyStat
                 continue
             for ks in known:
                 found = best.get(ks.key)
-                if _better(ks, found[0] if found else None):
+                if found is None or _better(ks, found[0]):
                     best[ks.key] = (ks, where)
     return best
 
@@ -210,9 +210,9 @@ def _key_states(ledger: Path, described: dict[str, Any] | None) -> Iterable[KeyS
     return load_state(ledger).jobs.values()
 
 
-def _better(candidate: KeyState | Brief, known: KeyState | Brief | None) -> bool:
+def _better(candidate: KeyState | Brief, known: KeyState | Brief) -> bool:
     """Whether `candidate` replaces `known` (ties go to the later ledger)."""
-    return known is None or _RANK[candidate.state] >= _RANK[known.state]
+    return _RANK[candidate.state] >= _RANK[known.state]
 
 
 def _has_ledger_or_snapshot(folder: Path) -> bool:

@@ -272,20 +272,27 @@ def eventful_history():
     ]
 
 
-def test_plan_states_from_a_checkpoint_at_any_line_plus_the_rest_equal_the_full_replay(tmp_path):
-    from batchgen.status import job_states
-
-    ledger = ledger_path(tmp_path)
-    append(ledger, eventful_history())
+def checkpointed_after_each_line(ledger):
+    """For each line N of the ledger, save the checkpoint of its first N lines (the rest
+    is then replayed on top) and yield N."""
     data = ledger.read_bytes()
     ends = [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
-    expected = plan_view(tmp_path)
     for lines, offset in enumerate(ends, 1):
         ledger.write_bytes(data[:offset])
         state = load_state(ledger, save=False)
         ledger.write_bytes(data)
         checkpoint.save_checkpoint(ledger, state, offset, lines)
         assert checkpoint.load_brief(ledger) is not None
+        yield lines
+
+
+def test_plan_states_from_a_checkpoint_at_any_line_plus_the_rest_equal_the_full_replay(tmp_path):
+    from batchgen.status import job_states
+
+    ledger = ledger_path(tmp_path)
+    append(ledger, eventful_history())
+    expected = plan_view(tmp_path)
+    for lines in checkpointed_after_each_line(ledger):
         assert job_states(tmp_path) == expected, f"checkpoint after line {lines}"
 
 
@@ -321,12 +328,5 @@ def test_status_records_through_a_checkpoint_at_any_line_equal_the_full_replay(t
     expected = collect_records([str(tmp_path)])
     assert [r["state"] for r in expected[0]] == ["succeeded", "pending", "succeeded", "succeeded",
                                                  "failed", "running"]
-    data = ledger.read_bytes()
-    ends = [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
-    for lines, offset in enumerate(ends, 1):
-        ledger.write_bytes(data[:offset])
-        state = load_state(ledger, save=False)
-        ledger.write_bytes(data)
-        checkpoint.save_checkpoint(ledger, state, offset, lines)
-        assert checkpoint.load_brief(ledger) is not None
+    for lines in checkpointed_after_each_line(ledger):
         assert collect_records([str(tmp_path)]) == expected, f"checkpoint after line {lines}"
