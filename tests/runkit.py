@@ -6,7 +6,7 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import anyio
 import httpx
@@ -17,6 +17,7 @@ from batchgen.jobs import Job, LocalFrame, job_key
 from batchgen.ledger import LedgerWriter, ledger_path, read_events
 from batchgen.runner import RunOptions, RunSummary, run_batch
 from batchgen.simulator import Simulator
+from batchgen.simulator.server import serve_in_thread
 from batchgen.submit import SubmitTiming
 from simkit import png  # noqa: F401  (re-exported for the run tests)
 
@@ -105,6 +106,16 @@ def crashed_after_submitting(sim: Simulator, batch: TestBatch, job: Job) -> None
             await client.generate(job.model, job.body({}))
 
     anyio.run(call)
+
+
+def served_with_credentials(monkeypatch: Any, **knobs: Any) -> Iterator[tuple[Simulator, str]]:
+    """For a fixture: a fast simulator on loopback (yields it and its URL), with its
+    credentials in the environment, as `batchgen run` reads them."""
+    monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)
+    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SECRET)
+    sim = simulator(**knobs)
+    with serve_in_thread(sim) as url:
+        yield sim, url
 
 
 def events(batch: TestBatch, name: str | None = None) -> list[dict[str, Any]]:

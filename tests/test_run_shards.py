@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -10,8 +9,7 @@ import pytest
 
 from batchgen.cli import main
 from batchgen.ledger import ledger_path, read_events
-from batchgen.simulator.server import serve_in_thread
-from runkit import KEY, SECRET, simulator
+from runkit import served_with_credentials
 
 MANIFEST = """\
 version: 1
@@ -28,11 +26,7 @@ samples: 2
 @pytest.fixture
 def api(monkeypatch):
     """A fast simulator on loopback, with credentials in the environment."""
-    monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)
-    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SECRET)
-    sim = simulator()
-    with contextlib.ExitStack() as stack:
-        yield sim, stack.enter_context(serve_in_thread(sim))
+    yield from served_with_credentials(monkeypatch)
 
 
 @pytest.fixture

@@ -104,14 +104,19 @@ def test_rate_limit_rate_never_strikes_after_a_job_was_created(connect):
     assert sorted(created) == sorted(sim.jobs)  # a refused generate left no job behind
 
 
+async def finished_asset(client, clock) -> str:
+    """The asset id of a job generated and then finished by 10 s of the manual clock."""
+    job = (await client.generate(MODEL, {"prompt": "a"}))["job"]
+    clock.advance(10)
+    return (await client.get_job(job["jobId"]))["metadata"]["assetIds"][0]
+
+
 def test_expire_rate_refuses_a_fresh_download_url_as_expired(connect):
     clock = ManualClock()
     sim = simulator(expire_rate=1.0, duration_range=(10, 10), url_lifetime=3600, clock=clock)
 
     async def work(client):
-        job = (await client.generate(MODEL, {"prompt": "a"}))["job"]
-        clock.advance(10)
-        asset_id = (await client.get_job(job["jobId"]))["metadata"]["assetIds"][0]
+        asset_id = await finished_asset(client, clock)
         url = (await client.get_asset(asset_id))["url"]
         with pytest.raises(URLExpired):
             async with client.download(url):
@@ -126,9 +131,7 @@ def test_expire_rate_refuses_about_its_share_of_downloads(connect):
     sim = simulator(expire_rate=0.3, duration_range=(10, 10), seed=4, clock=clock)
 
     async def work(client):
-        job = (await client.generate(MODEL, {"prompt": "a"}))["job"]
-        clock.advance(10)
-        asset_id = (await client.get_job(job["jobId"]))["metadata"]["assetIds"][0]
+        asset_id = await finished_asset(client, clock)
         served = 0
         for _ in range(40):
             try:
