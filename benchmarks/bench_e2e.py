@@ -48,11 +48,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from batchgen.api import ScenarioClient  # noqa: E402
-from batchgen.poll import PerJobPoller  # noqa: E402
-from batchgen.runner import RunOptions, run_batch  # noqa: E402
+from batchgen.run.polling.single import PerJobPoller  # noqa: E402
+from batchgen.run.runner import RunOptions, run_batch  # noqa: E402
 from batchgen.simulator import Simulator  # noqa: E402
-from batchgen.submit import SubmitTiming  # noqa: E402
-from batchgen.validate import load_batch  # noqa: E402
+from batchgen.run.submit import SubmitTiming  # noqa: E402
+from batchgen.manifest.load import load_batch  # noqa: E402
 
 KEY, SECRET = "bench-key", "bench-secret"
 DOWNLOAD_ROUTES = ("POST /assets/get-bulk", "GET /assets/{asset_id}")

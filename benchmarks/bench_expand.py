@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from batchgen.validate import load_batch  # noqa: E402
+from batchgen.manifest.load import load_batch  # noqa: E402
 
 JOBS = 100_000
 MAX_SECONDS = 3.0

@@ -23,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from batchgen.checkpoint import checkpoint_path, load_state, save_checkpoint
-from batchgen.ledger import encode_event, iter_events, ledger_path, read_events
-from batchgen.state import replay
-from batchgen.status import collect_records, job_states
+from batchgen.ledger.checkpoint import checkpoint_path, load_state, save_checkpoint
+from batchgen.ledger.events import encode_event, iter_events, ledger_path, read_events
+from batchgen.ledger.state import replay
+from batchgen.ledger.status import collect_records, job_states
 
 STYLES = ["noir", "watercolor", "pastel", "neon"]
 RESOLUTIONS = ["540p", "720p", "1080p"]

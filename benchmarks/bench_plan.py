@@ -21,8 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from batchgen.ledger import encode_event, ledger_path
-from batchgen.validate import load_batch
+from batchgen.ledger.events import encode_event, ledger_path
+from batchgen.manifest.load import load_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_expand import write_matrix  # noqa: E402

@@ -1,6 +1,6 @@
 """Killing `batchgen run` at random moments against a simulator served over loopback.
 
-`crash_campaign()` is the harness behind tests/test_crash_kill.py; benchmarks call it
+`crash_campaign()` is the harness behind tests/run/test_crash_kill.py; benchmarks call it
 with a larger `kills`. The simulator is served by `batchgen.simulator.server` in this
 process (its counters are read directly); `batchgen run` is a real subprocess talking
 to it over a real socket, and is SIGKILLed.
@@ -28,19 +28,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from batchgen.checkpoint import Brief, checkpoint_path, load_brief, load_state
+from batchgen.ledger.checkpoint import Brief, checkpoint_path, load_brief, load_state
 from batchgen.jobs import canonical_json
-from batchgen.ledger import ledger_path, read_events
+from batchgen.ledger.events import ledger_path, read_events
 from batchgen.simulator import Simulator
 from batchgen.simulator.server import serve_in_thread
-from batchgen.state import replay
-from batchgen.validate import load_batch
+from batchgen.ledger.state import replay
+from batchgen.manifest.load import load_batch
 
 KEY, SECRET = "crash-key-7f31", "crash-secret-0c8e52"
 BATCHGEN = [sys.executable, "-m", "batchgen"]
 # The same command with the replay checkpoint saved at every 5 % of ledger growth
 # however small the ledger (a real one waits for 4 MB), so kills land while saving too.
-BATCHGEN_CHECKPOINTING = [sys.executable, "-c", "import sys, batchgen.checkpoint as c; "
+BATCHGEN_CHECKPOINTING = [sys.executable, "-c", "import sys, batchgen.ledger.checkpoint as c; "
                           "c.MIN_BYTES = 1; from batchgen.cli import main; sys.exit(main())"]
 ANSWERS = frozenset({"submitted", "recovered", "unsent", "failed"})  # what closes an intent
 START_TIMEOUT = 20.0  # seconds a process may take to write its `run` event

@@ -12,13 +12,13 @@ import anyio
 import httpx
 
 from batchgen.api import RetryPolicy, ScenarioClient
-from batchgen.download import DownloadTiming
+from batchgen.run.download import DownloadTiming
 from batchgen.jobs import Job, LocalFrame, job_key
-from batchgen.ledger import LedgerWriter, ledger_path, read_events
-from batchgen.runner import RunOptions, RunSummary, run_batch
+from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
+from batchgen.run.runner import RunOptions, RunSummary, run_batch
 from batchgen.simulator import Simulator
 from batchgen.simulator.server import serve_in_thread
-from batchgen.submit import SubmitTiming
+from batchgen.run.submit import SubmitTiming
 from simkit import png  # noqa: F401  (re-exported for the run tests)
 
 KEY, SECRET = "run-test-key-51c2", "run-test-secret-9d4e0a"

@@ -10,9 +10,9 @@ from batchgen.cli.argtypes import positive_int
 from batchgen.cli.connect import add_api_options, open_client
 
 if TYPE_CHECKING:
-    from batchgen.estimate import Estimate
+    from batchgen.run.estimate import Estimate
 
-# As batchgen.estimate's, which (with anyio) is imported only when `estimate` runs.
+# As batchgen.run.estimate's, which (with anyio) is imported only when `estimate` runs.
 DEFAULT_CONCURRENCY = 4
 
 
@@ -34,8 +34,8 @@ def estimate_command(args: argparse.Namespace) -> int:
     """Handle `batchgen estimate`: 0 when every combination was priced, 1 otherwise."""
     import anyio
 
-    from batchgen.estimate import estimate
-    from batchgen.validate import load_batch
+    from batchgen.run.estimate import estimate
+    from batchgen.manifest.load import load_batch
 
     batch = load_batch(args.manifest)
     client = open_client(args)  # credentials are checked before anything is sent

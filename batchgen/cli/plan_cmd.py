@@ -9,10 +9,10 @@ import sys
 from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings, summary
 from batchgen.durable import paused_gc
 from batchgen.errors import ManifestError
-from batchgen.naming import plain
-from batchgen.plan import STATES, plan_states, write_plan_json
-from batchgen.status import ledger_states
-from batchgen.validate import Batch, load_batch
+from batchgen.manifest.templates import plain
+from batchgen.ledger.records import STATES, plan_states, write_plan_json
+from batchgen.ledger.status import ledger_states
+from batchgen.manifest.load import Batch, load_batch
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

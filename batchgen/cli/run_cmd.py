@@ -16,10 +16,10 @@ from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnin
 from batchgen.errors import BatchgenError, ManifestError, UsageError
 
 if TYPE_CHECKING:
-    from batchgen.estimate import Estimate
-    from batchgen.runner import RunOptions, RunSummary
+    from batchgen.run.estimate import Estimate
+    from batchgen.run.runner import RunOptions, RunSummary
 
-# As batchgen.runner's. The runner (httpx, anyio, the downloader, the submitter), the
+# As batchgen.run.runner's. The runner (httpx, anyio, the downloader, the submitter), the
 # budget, the shards and the report are imported only when `run` runs: every command's
 # parser is built at start-up, and `plan` or `status` should not pay for them.
 DEFAULT_CONCURRENCY = 4
@@ -74,9 +74,9 @@ def run_command(args: argparse.Namespace) -> int:
     import anyio
 
     from batchgen.api.auth import Credentials
-    from batchgen.budget import confirm_threshold
-    from batchgen.shards import parse_shard, select, shard_output
-    from batchgen.validate import load_batch
+    from batchgen.run.budget import confirm_threshold
+    from batchgen.run.shards import parse_shard, select, shard_output
+    from batchgen.manifest.load import load_batch
 
     shard = parse_shard(args.shard) if args.shard is not None else None
     confirm_above = confirm_threshold()
@@ -94,7 +94,7 @@ def run_command(args: argparse.Namespace) -> int:
     if shard is not None:
         batch = dataclasses.replace(batch, jobs=select(batch.jobs, shard),
                                     output=shard_output(batch.output, shard))
-    from batchgen.runner import SIMULATED_API, RunOptions
+    from batchgen.run.runner import SIMULATED_API, RunOptions
 
     options = RunOptions(
         concurrency=args.concurrency, retry_failed=args.retry_failed,
@@ -125,7 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 async def _run(batch: Any, args: argparse.Namespace, options: RunOptions) -> RunSummary:
     sim_knobs = {"time_scale": SIMULATE_TIME_SCALE} if args.simulate else {}
-    from batchgen.runner import run_batch
+    from batchgen.run.runner import run_batch
 
     async with open_client(args, **sim_knobs) as client:
         return await run_batch(batch, client, options=options)
@@ -198,7 +198,7 @@ def _confirm(estimate: Estimate, at_stake: float, threshold: float, yes: bool) -
     """Before submitting: show a large estimate and ask (or require --yes without a terminal)."""
     if at_stake <= threshold:
         return
-    from batchgen.budget import confirm
+    from batchgen.run.budget import confirm
 
     print(f"estimated cost of the jobs to submit:\n{estimate.render()}", file=sys.stderr)
     confirm(at_stake, threshold=threshold, yes=yes, stdin=sys.stdin, stdout=sys.stderr)

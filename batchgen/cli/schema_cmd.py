@@ -8,7 +8,7 @@ import sys
 
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.errors import AccessDenied, APIError, UsageError
-from batchgen.modelschema import MODEL_ID, MODEL_SCHEMA, load_schema
+from batchgen.models.schema import MODEL_ID, MODEL_SCHEMA, load_schema
 
 # The models batchgen ships a request-body schema for.
 SHIPPED = {MODEL_ID: MODEL_SCHEMA}
@@ -35,7 +35,7 @@ def check_command(args: argparse.Namespace) -> int:
     """Handle `batchgen schema check`."""
     import anyio
 
-    from batchgen.schemacheck import compare, model_inputs
+    from batchgen.models.drift import compare, model_inputs
 
     if args.model not in SHIPPED:
         raise UsageError(f"batchgen ships no schema for {args.model}; it ships one for "

@@ -25,7 +25,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from batchgen.durable import paused_gc
-    from batchgen.status import collect_records, count_states
+    from batchgen.ledger.status import collect_records, count_states
 
     with paused_gc():  # 100,000 records make each collection slow, and they are all kept
         records, _axes, name = collect_records(args.targets or ["."])

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from batchgen.cli.argtypes import positive_int
 from batchgen.errors import ManifestError
-from batchgen.manifest import display_path
-from batchgen.validate import DEFAULT_MAX_JOBS, Batch, load_batch
+from batchgen.manifest.document import display_path
+from batchgen.manifest.load import DEFAULT_MAX_JOBS, Batch, load_batch
 
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".csv")

@@ -20,7 +20,7 @@ def report_targets(targets: list[str], out_file: str | os.PathLike[str] | None =
     Without `out_file` the report goes to the output folder, or to the folder that
     holds all of them when several (e.g. shards) are merged.
     """
-    from batchgen.status import collect_records  # the ledger stack is only needed here
+    from batchgen.ledger.status import collect_records  # the ledger stack is only needed here
 
     records, axes, name = collect_records(targets)
     out = Path(out_file) if out_file else default_report_path(targets, records)
@@ -41,6 +41,6 @@ def _output_of(target: str) -> Path:
         return path
     if path.suffix == ".jsonl":
         return path.parent
-    from batchgen.validate import load_batch
+    from batchgen.manifest.load import load_batch
 
     return Path(load_batch(path).output)

@@ -1,0 +1,222 @@
+"""Verified downloads: a file appears under its final name only when complete and checked.
+
+Each asset streams into a temporary file in the destination folder while its sha256 is
+computed; the length is checked against the asset's stated size and the response's
+Content-Length; the file is fsynced, renamed into place, and only then recorded as a
+`file` event. An expired signed URL (401/403/410 from the CDN) is renewed at once by
+fetching the asset again (a fresh URL is one request away, so waiting would only slow
+the batch), at most `renewals` times per asset; a truncated or dropped download, or a
+5xx, is tried again after a doubling back-off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import secrets
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, AsyncIterator, Protocol
+
+import anyio
+import httpx
+
+from batchgen.durable import fsync_dir
+from batchgen.errors import APIError, JobRejected, RetriableError
+from batchgen.jobs import Job
+from batchgen.run.journal import RunLedger
+
+log = logging.getLogger(__name__)
+
+# What a CDN answers for a signed URL that is no longer valid.
+EXPIRED_STATUSES = frozenset({401, 403, 410})
+CHUNK = 1 << 16
+
+
+class StreamedBody(Protocol):
+    status_code: int
+    headers: Any
+
+    def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]: ...
+
+
+class DownloadClient(Protocol):
+    async def get_asset(self, asset_id: str) -> dict[str, Any]: ...
+    def download(self, url: str) -> AbstractAsyncContextManager[StreamedBody]: ...
+
+
+class DownloadFailed(Exception):
+    """An asset could not be downloaded intact after every attempt."""
+
+
+@dataclass
+class DownloadTiming:
+    attempts: int = 6
+    retry_wait: float = 1.0  # doubled after each failed attempt
+    pending_wait: float = 1.0  # while an asset is not ready yet
+    # Immediate renewals of an expired URL per asset; beyond them an expiry counts as an
+    # ordinary failed attempt, so a CDN that refuses every URL cannot loop forever.
+    renewals: int = 5
+
+
+def asset_filename(filename: str, index: int) -> str:
+    """Where the `index`-th (0-based) asset of a job goes: the 2nd+ get -2, -3 before the extension."""
+    if index == 0:
+        return filename
+    path = PurePosixPath(filename)
+    return str(path.with_name(f"{path.stem}-{index + 1}{path.suffix}"))
+
+
+def file_intact(path: Path, record: dict[str, Any]) -> bool:
+    """True when `path` exists with the size and sha256 the ledger recorded for it."""
+    try:
+        if path.stat().st_size != record.get("bytes"):
+            return False
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return False
+    return digest.hexdigest() == record.get("sha256")
+
+
+class Downloader:
+    """Downloads every asset of a succeeded job into the output folder."""
+
+    def __init__(self, client: DownloadClient, ledger: RunLedger, output: Path, *,
+                 timing: DownloadTiming):
+        self._client = client
+        self._ledger = ledger
+        self._output = output
+        self._timing = timing
+        self.downloaded = 0
+        self.bytes = 0
+
+    def remove_leftovers(self) -> int:
+        """Delete temporary files a killed run left behind (the caller holds the lock)."""
+        removed = 0
+        for leftover in self._output.rglob(".*.part"):
+            if leftover.is_file():
+                leftover.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    async def missing(self, job: Job) -> list[tuple[int, str]]:
+        """The (index, assetId) of the job's assets without an intact file on disk."""
+        ks = self._ledger.state.jobs[job.key]
+        todo = []
+        for index, asset_id in enumerate(ks.asset_ids or []):
+            record = _latest_file(ks.files, asset_id)
+            path = self._output / asset_filename(job.filename, index)
+            if record is None or record.get("path") != _rel(job, index) or not await anyio.to_thread.run_sync(
+                    file_intact, path, record):
+                todo.append((index, asset_id))
+        return todo
+
+    async def fetch(self, job: Job, index: int, asset_id: str) -> Path:
+        """Download one asset to its final name and record it; DownloadFailed if impossible."""
+        rel = _rel(job, index)
+        final = self._output / rel
+        final.parent.mkdir(parents=True, exist_ok=True)
+        wait = self._timing.retry_wait
+        problem = "no attempt made"
+        attempts = renewals = 0
+        while attempts < self._timing.attempts:
+            try:
+                asset = await self._client.get_asset(asset_id)
+                asset = asset.get("asset", asset) if isinstance(asset.get("asset"), dict) else asset
+                if asset.get("status") not in (None, "success") or not asset.get("url"):
+                    problem = f"asset {asset_id} is not ready (status {asset.get('status')})"
+                    attempts += 1
+                    log.debug("%s: %s", rel, problem)
+                    await anyio.sleep(self._timing.pending_wait)
+                    continue
+                size, digest = await self._stream(asset, final)
+            except _Expired as exc:
+                problem = str(exc)
+                if renewals < self._timing.renewals:
+                    renewals += 1
+                    log.info("%s: %s (renewal %d)", rel, problem, renewals)
+                    continue
+            except _Retry as exc:
+                problem = str(exc)
+            except JobRejected as exc:
+                raise DownloadFailed(f"asset {asset_id}: {exc.message}") from None
+            except (RetriableError, httpx.HTTPError, OSError) as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            else:
+                self._ledger.record({"event": "file", "key": job.key, "assetId": asset_id,
+                                     "path": rel, "bytes": size, "sha256": digest})
+                self.downloaded += 1
+                self.bytes += size
+                log.debug("%s: %d bytes, sha256 %s", rel, size, digest)
+                return final
+            attempts += 1
+            if attempts < self._timing.attempts:
+                log.info("%s: %s; trying again in %.2fs", rel, problem, wait)
+                await anyio.sleep(wait)
+                wait *= 2
+        log.info("%s: giving up after %d attempts: %s", rel, attempts, problem)
+        raise DownloadFailed(f"{rel}: {problem}")
+
+    async def _stream(self, asset: dict[str, Any], final: Path) -> tuple[int, str]:
+        expected = _int((asset.get("properties") or {}).get("size"))
+        tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            async with self._client.download(asset["url"]) as response:
+                if response.status_code in EXPIRED_STATUSES:
+                    raise _Expired(f"download URL refused (HTTP {response.status_code}); renewing it")
+                if response.status_code != 200:
+                    raise _Retry(f"download answered HTTP {response.status_code}")
+                stated = _int(response.headers.get("content-length"))
+                with tmp.open("wb") as handle:
+                    async for chunk in response.aiter_bytes(CHUNK):
+                        handle.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            for label, want in (("Content-Length", stated), ("asset size", expected)):
+                if want is not None and want != size:
+                    raise _Retry(f"truncated download: {size} bytes, {label} says {want}")
+            os.replace(tmp, final)
+            fsync_dir(final.parent)
+        except APIError as exc:
+            if exc.status in EXPIRED_STATUSES:
+                raise _Expired(f"download URL refused (HTTP {exc.status}); renewing it") from None
+            raise
+        finally:
+            tmp.unlink(missing_ok=True)
+        return size, digest.hexdigest()
+
+
+class _Retry(Exception):
+    """This attempt failed in a way a new attempt can fix."""
+
+
+class _Expired(_Retry):
+    """The CDN refused the signed URL: fetching the asset again gives a fresh one."""
+
+
+def _rel(job: Job, index: int) -> str:
+    return asset_filename(job.filename, index)
+
+
+def _latest_file(files: list[dict[str, Any]] | None, asset_id: str) -> dict[str, Any] | None:
+    found = None
+    for record in files or []:
+        if record.get("assetId") == asset_id:
+            found = record
+    return found
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -1,0 +1,209 @@
+"""Cost estimates: one dry run (HTTP 269) per distinct priced combination, not per job.
+
+Which parameters are priced comes from the model's live definition (`GET
+/models/{id}`): the inputs it marks `costImpact`. Jobs that agree on those share one
+dry run. When the definition cannot be read or marks nothing, every parameter but the
+prompt counts (frames by whether they are set), which asks more often but is never
+wrong. Start and end frames go into the dry run only when their asset id is known (an
+asset id in the manifest, or an upload an earlier run recorded): a dry run never
+uploads anything.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Protocol, Sequence
+
+import anyio
+
+from batchgen.run.budget import format_cu
+from batchgen.errors import AccessDenied, APIError
+from batchgen.jobs import FRAME_FIELDS, Job, canonical_json
+
+DEFAULT_CONCURRENCY = 4
+
+
+class DryRunClient(Protocol):
+    async def generate(self, model: str, body: dict, *, dry_run: bool = False) -> dict: ...
+    async def get_model(self, model_id: str) -> dict: ...
+
+
+@dataclass
+class Combination:
+    """Jobs that share a price: the priced parameters, the jobs, what one job costs."""
+
+    params: dict[str, Any]
+    keys: list[str] = field(default_factory=list)
+    unit_cost: float | None = None
+    error: str | None = None
+
+    @property
+    def jobs(self) -> int:
+        return len(self.keys)
+
+    @property
+    def cost(self) -> float | None:
+        return None if self.unit_cost is None else self.unit_cost * self.jobs
+
+    def label(self) -> str:
+        return " ".join(f"{k}={_plain(v)}" for k, v in self.params.items()) or "(defaults)"
+
+
+@dataclass
+class Estimate:
+    """The priced combinations of a set of jobs, and what they cost together."""
+
+    model: str
+    combinations: list[Combination]
+    priced_fields: list[str] | None  # None: the model did not say, every parameter counted
+    dry_runs: int = 0
+
+    @property
+    def jobs(self) -> int:
+        return sum(c.jobs for c in self.combinations)
+
+    @property
+    def total(self) -> float:
+        """Cost of every combination that could be priced."""
+        return sum(c.cost or 0.0 for c in self.combinations)
+
+    @property
+    def complete(self) -> bool:
+        return all(c.unit_cost is not None for c in self.combinations)
+
+    def job_costs(self) -> dict[str, float | None]:
+        """Estimated cost of each job, by key (None where its combination has no price)."""
+        return {key: c.unit_cost for c in self.combinations for key in c.keys}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "jobs": self.jobs,
+            "pricedFields": self.priced_fields,
+            "dryRuns": self.dry_runs,
+            "combinations": [
+                {"params": c.params, "jobs": c.jobs, "unitCost": c.unit_cost, "cost": c.cost,
+                 **({"error": c.error} if c.error else {})}
+                for c in self.combinations
+            ],
+            "total": self.total,
+            "complete": self.complete,
+        }
+
+    def render(self) -> str:
+        """The human table: one line per combination, then the total."""
+        rows = [(c.label(), f"{c.jobs} job{'s' if c.jobs != 1 else ''}",
+                 f"x {format_cu(c.unit_cost)} CU" if c.unit_cost is not None else "",
+                 f"= {format_cu(c.cost)} CU" if c.cost is not None else f"error: {c.error}")
+                for c in self.combinations]
+        widths = [max((len(r[i]) for r in rows), default=0) for i in range(3)]
+        lines = [f"  {a.ljust(widths[0])}  {b.rjust(widths[1])} {c.ljust(widths[2])} {d}".rstrip()
+                 for a, b, c, d in rows]
+        total = f"total: {format_cu(self.total)} CU for {self.jobs} jobs " \
+                f"({len(self.combinations)} priced combination" \
+                f"{'s' if len(self.combinations) != 1 else ''}, {self.dry_runs} dry run" \
+                f"{'s' if self.dry_runs != 1 else ''})"
+        if not self.complete:
+            total += "; incomplete: some combinations could not be priced"
+        return "\n".join(lines + [total])
+
+
+def priced_fields(model_definition: Mapping[str, Any] | None) -> list[str] | None:
+    """Names of the inputs the model marks `costImpact`; None when it marks none."""
+    model = (model_definition or {}).get("model", model_definition) or {}
+    inputs = model.get("inputs") if isinstance(model, Mapping) else None
+    if not isinstance(inputs, list):
+        return None
+    names = [i["name"] for i in inputs
+             if isinstance(i, Mapping) and i.get("costImpact") is True and "name" in i]
+    return sorted(names) or None
+
+
+def price_key(job: Job, fields: Sequence[str] | None) -> dict[str, Any]:
+    """The parameters of `job` that decide its price (frames: whether they are set)."""
+    chosen = {k: (True if k in FRAME_FIELDS else v) for k, v in job.params.items() if k != "prompt"}
+    chosen.update({name: True for name in job.frames})
+    if fields is not None:
+        chosen = {k: v for k, v in chosen.items() if k in fields}
+    return dict(sorted(chosen.items()))
+
+
+def group(jobs: Iterable[Job], fields: Sequence[str] | None) -> list[tuple[Combination, Job]]:
+    """Jobs grouped by price key, in first-seen order, each with a representative job."""
+    groups: dict[str, tuple[Combination, Job]] = {}
+    for job in jobs:
+        params = price_key(job, fields)
+        ident = canonical_json(params)
+        if ident not in groups:
+            groups[ident] = (Combination(params), job)
+        groups[ident][0].keys.append(job.key)
+    return list(groups.values())
+
+
+def dry_run_body(job: Job, frame_assets: Mapping[str, str] | None = None,
+                 fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """The representative's body for the dry run: a local frame only where it may change
+    the price (`fields`, None: unknown) and its uploaded asset id is known."""
+    body = {"prompt": job.prompt, **{k: v for k, v in job.params.items() if k not in job.frames}}
+    for name, frame in job.frames.items():
+        priced = fields is None or name in fields
+        if priced and frame_assets and frame.sha256 in frame_assets:
+            body[name] = frame_assets[frame.sha256]
+    if "endFrame" in body and "startFrame" not in body:
+        del body["endFrame"]  # endFrame alone would be refused; it never changes the price alone
+    return body
+
+
+async def estimate(client: DryRunClient, model: str, jobs: Sequence[Job], *,
+                   concurrency: int = DEFAULT_CONCURRENCY,
+                   frame_assets: Mapping[str, str] | None = None) -> Estimate:
+    """Price `jobs` with one dry run per priced combination, `concurrency` at a time.
+
+    A combination the API refuses carries its error and no cost; a refusal of the
+    credentials (AccessDenied) stops the estimate.
+    """
+    fields = priced_fields(await _model_definition(client, model))
+    groups = group(jobs, fields)
+    result = Estimate(model, [c for c, _ in groups], fields)
+    limiter = anyio.CapacityLimiter(max(1, concurrency))
+
+    async def price(combo: Combination, job: Job) -> None:
+        async with limiter:
+            result.dry_runs += 1
+            try:
+                answer = await client.generate(model, dry_run_body(job, frame_assets, fields),
+                                               dry_run=True)
+            except AccessDenied:
+                raise
+            except APIError as exc:
+                combo.error = exc.message
+                return
+        combo.unit_cost, combo.error = _cost(answer)
+
+    async with anyio.create_task_group() as tg:
+        for combo, job in groups:
+            tg.start_soon(price, combo, job)
+    return result
+
+
+async def _model_definition(client: DryRunClient, model: str) -> dict | None:
+    try:
+        return await client.get_model(model)
+    except AccessDenied:
+        raise
+    except APIError:
+        return None  # fall back to pricing every parameter
+
+
+def _cost(answer: Mapping[str, Any]) -> tuple[float | None, str | None]:
+    value = answer.get("creativeUnitsCost") if isinstance(answer, Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        return None, "the dry run answered without a creativeUnitsCost"
+    return float(value), None
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,65 @@
+"""The ledger as a run uses it: every event is made durable, then applied in memory.
+
+The order matters: an event is appended (flushed and fsynced) before the in-memory
+state that later decisions read is updated, so nothing is ever decided on a fact the
+disk does not hold yet.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from batchgen.ledger.checkpoint import due, save_checkpoint
+from batchgen.ledger.events import LedgerWriter
+from batchgen.ledger.state import LedgerState
+
+
+def parse_time(value: Any) -> float | None:
+    """A ledger or API timestamp as POSIX seconds (None when absent or unreadable)."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+class RunLedger:
+    """Appends events to the ledger file and keeps the replayed state in step.
+
+    The state is the replay of the whole file at every moment, so it is also saved as
+    the replay checkpoint as the ledger grows (`checkpoint.due`) and when the run ends:
+    `status` and `plan` after a crash then replay only the last few percent.
+    """
+
+    def __init__(self, writer: LedgerWriter, state: LedgerState):
+        self.writer = writer
+        self.state = state
+        self._checkpointed = 0  # ledger size at this run's last checkpoint
+
+    def record(self, event: dict[str, Any], *, sync: bool = True) -> dict[str, Any]:
+        """Append `event` durably (with its time), then apply it to the state."""
+        written = self.writer.append(event, sync=sync)
+        self.state.apply(written)
+        self._save()
+        return written
+
+    def save_checkpoint(self) -> None:
+        """Save the state as the checkpoint of the ledger as it is now (if big enough to
+        have one): at the end of a run, so reading it afterwards replays nothing."""
+        self._save(last=True)
+
+    def _save(self, *, last: bool = False) -> None:
+        size = self.writer.size
+        if due(size - self._checkpointed, size, last=last):
+            save_checkpoint(self.writer.path, self.state, size, self.writer.lines)
+            self._checkpointed = size

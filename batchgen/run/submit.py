@@ -1,0 +1,303 @@
+"""Submitting a job at most once, and finding lost answers again.
+
+The order of a submission is what makes it safe across crashes:
+1. `intent` {key, body} is appended and fsynced (again before every resend after a
+   429, so its time is always that of the latest call);
+2. the generate call is made (never resent by the client when its outcome is unknown);
+3. `submitted` {key, jobId, cost} is appended.
+A key whose ledger shows an intent but no jobId (a crash between 1 and 3, kill -9, or
+an ambiguous answer) is *recovered*: the API's jobs created since the intent are
+listed and matched on `metadata.input`. Only a listing made long enough after the
+intent for the server to have registered the call (the settle time) can prove it
+never arrived (`unsent`), and only then is the job sent again.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Callable, Protocol
+
+import anyio
+
+from batchgen.api.client import ConnectFailed
+from batchgen.run.limiter import Limiter
+from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, JobRejected, RateLimited,
+                             RetriableError)
+from batchgen.jobs import Job, canonical_json
+from batchgen.run.polling.single import unwrap_job
+from batchgen.run.journal import RunLedger, parse_time
+from batchgen.run.uploads import FrameUploads
+
+# INFO: what a run decides (lost answers, 429s and ceilings, rejections); DEBUG: each call.
+log = logging.getLogger(__name__)
+
+
+class SubmitClient(Protocol):
+    async def generate(self, model: str, body: dict, *, dry_run: bool = False) -> dict: ...
+    def iter_jobs(self, **filters: Any) -> AsyncIterator[dict]: ...
+
+
+@dataclass
+class SubmitTiming:
+    """Timing knobs of submission and recovery, in seconds."""
+
+    rate_limit_wait: float = 2.0  # first wait after a 429 without Retry-After, or no connection
+    rate_limit_max_wait: float = 60.0
+    # After an intent, how long the API may take to register the call. Longer than the
+    # client's whole time-out for one generate call (connect 10 s + write 60 s + read
+    # 60 s), since a server can still create the job after the client gave up on it.
+    recovery_wait: float = 150.0
+    recovery_margin: float = 600.0  # list jobs created this long before the intent (clock skew)
+    recovery_interval: float = 2.0  # between two listings while a key is undecided
+    answer_grace: float = 30.0  # on Ctrl-C, how long a generate call in flight may finish
+
+
+@dataclass
+class InFlightBodies:
+    """Bodies of generate calls in flight, so recovery never claims their jobs."""
+
+    counts: Counter = field(default_factory=Counter)
+
+    def enter(self, body_id: str) -> None:
+        self.counts[body_id] += 1
+
+    def leave(self, body_id: str) -> None:
+        self.counts[body_id] -= 1
+
+    def busy(self, body_id: str) -> bool:
+        return self.counts[body_id] > 0
+
+
+class Submitter:
+    """Submits jobs: intent first, then generate, then the jobId."""
+
+    def __init__(self, client: SubmitClient, ledger: RunLedger, limiter: Limiter,
+                 uploads: FrameUploads, *, timing: SubmitTiming, bodies: InFlightBodies,
+                 on_ceiling: Callable[[int], None] | None = None,
+                 on_rate_limited: Callable[[], None] | None = None):
+        self._client = client
+        self._ledger = ledger
+        self._limiter = limiter
+        self._uploads = uploads
+        self._timing = timing
+        self._bodies = bodies
+        self._on_ceiling = on_ceiling
+        self._on_rate_limited = on_rate_limited
+        self._shields: set[anyio.CancelScope] = set()
+        self.submitted = 0
+        self.rate_limited = 0
+
+    def abandon(self) -> None:
+        """Stop waiting for the answers of generate calls in flight (a second Ctrl-C).
+
+        Their keys stay ambiguous in the ledger; the next run recovers them.
+        """
+        for shield in list(self._shields):
+            shield.cancel()
+
+    async def submit(self, job: Job) -> str | None:
+        """Submit `job` (the caller holds a slot); return its jobId.
+
+        None means the job did not start: it was rejected (recorded as `failed`), or
+        the answer was lost (the key is left ambiguous, to be recovered). AccessDenied
+        (the intent closed as `unsent`) and unexpected errors propagate.
+        """
+        try:
+            body = job.body(await self._uploads.asset_ids(job))
+        except JobRejected as exc:
+            self._fail(job, exc)
+            return None
+        body_id = canonical_json(body)
+        self._bodies.enter(body_id)
+        try:
+            return await self._send(job, body)
+        finally:
+            self._bodies.leave(body_id)
+
+    async def _send(self, job: Job, body: dict) -> str | None:
+        wait = self._timing.rate_limit_wait
+        while True:
+            # An intent before every call, resends after a 429 included: recovery measures
+            # from the intent how long the API may still take to register the call.
+            self._ledger.record({"event": "intent", "key": job.key, "id": job.id,
+                                 "sample": job.sample, "body": body})
+            try:
+                # Shielded so that Ctrl-C lets an accepted call record its jobId; bounded
+                # so that a hung call cannot hold the interruption up.
+                shield = anyio.move_on_after(self._timing.answer_grace, shield=True)
+                self._shields.add(shield)
+                try:
+                    with shield:
+                        answer = await self._client.generate(job.model, body)
+                        job_id = str(unwrap_job(answer)["jobId"])
+                        self._ledger.record({"event": "submitted", "key": job.key,
+                                             "jobId": job_id,
+                                             "cost": answer.get("creativeUnitsCost")})
+                        log.debug("submitted %s as %s", job.label(), job_id)
+                        self.submitted += 1
+                        self._limiter.accepted()
+                        return job_id
+                finally:
+                    self._shields.discard(shield)
+                log.info("%s: interrupted before its answer came; it is recovered from the "
+                         "job list later", job.label())
+                return None  # cut short: the key stays ambiguous and is recovered later
+            except RateLimited as exc:
+                # A 429 means the job was not created, so sending it again is safe.
+                self.rate_limited += 1
+                await self._rate_limited(exc, wait)
+                wait = min(wait * 2, self._timing.rate_limit_max_wait)
+            except JobRejected as exc:
+                self._fail(job, exc)
+                return None
+            except AccessDenied:
+                # A definite refusal: no job exists, and the batch stops.
+                self._ledger.record({"event": "unsent", "key": job.key})
+                raise
+            except ConnectFailed:
+                # Nothing left this machine (the client already retried): the same intent
+                # still holds, so wait and send it again.
+                log.info("%s: could not connect; sending it again in %.1fs", job.label(), wait)
+                await anyio.sleep(wait)
+                wait = min(wait * 2, self._timing.rate_limit_max_wait)
+            except (AmbiguousSubmission, RetriableError) as exc:
+                log.info("%s: the answer to its generate call was lost (%s); it is recovered "
+                         "from the job list, never sent blindly", job.label(), exc)
+                return None
+
+    async def _rate_limited(self, exc: RateLimited, wait: float) -> None:
+        if self._on_rate_limited:
+            self._on_rate_limited()
+        if exc.action_limit:
+            if self._limiter.set_ceiling(int(exc.action_limit)):
+                log.info("the API allows %d in flight at once (stated in a 429); keeping to it",
+                         int(exc.action_limit))
+                self._ledger.record({"event": "ceiling", "limit": int(exc.action_limit)})
+                if self._on_ceiling:
+                    self._on_ceiling(int(exc.action_limit))
+        else:
+            self._limiter.backoff()  # no ceiling stated: learn a window instead
+        delay = exc.retry_after if exc.retry_after else wait * (0.5 + random.random() / 2)
+        log.info("rate limited (429): waiting %.1fs before sending again (%d in flight, "
+                 "window %d)", delay, self._limiter.in_flight, self._limiter.effective)
+        if self._limiter.in_flight > self._limiter.effective:
+            # Too many of ours are in flight: queue again behind the others.
+            self._limiter.release()
+            try:
+                await anyio.sleep(delay)
+                await self._limiter.acquire()
+            except BaseException:
+                self._limiter.occupy()  # the caller gives back the slot it believes it holds
+                raise
+        else:
+            await anyio.sleep(delay)
+
+    def _fail(self, job: Job, exc: APIError) -> None:
+        log.info("%s: rejected (%s): %s", job.label(), exc.status, exc.message)
+        self._ledger.record({"event": "failed", "key": job.key, "error": exc.message,
+                             "hint": exc.hint, "status": exc.status})
+
+
+@dataclass
+class _Listing:
+    since: float
+    started: float
+    jobs: list[dict]
+
+
+class Recovery:
+    """Finds the jobs of ambiguous keys again by listing the API's recent jobs."""
+
+    def __init__(self, client: SubmitClient, ledger: RunLedger, *, timing: SubmitTiming,
+                 bodies: InFlightBodies, clock: Callable[[], float] = time.time):
+        self._client = client
+        self._ledger = ledger
+        self._timing = timing
+        self._bodies = bodies
+        self._clock = clock
+        self._lock = anyio.Lock()
+        self._last: _Listing | None = None
+        self.recovered = 0
+        self.unsent = 0
+        self.listings = 0
+
+    async def resolve(self, key: str) -> str | None:
+        """The jobId of an ambiguous key (recorded `recovered`), or None once it is
+        proved never to have reached the API (recorded `unsent`)."""
+        ks = self._ledger.state.jobs[key]
+        who = f"{ks.id} #{ks.sample} ({key})"
+        intent_t = parse_time(ks.intent_t) or self._clock()
+        body_id = canonical_json(ks.body)
+        seen_after = intent_t
+        while True:
+            async with self._lock:
+                listing = await self._listing(intent_t - self._timing.recovery_margin, seen_after)
+                if not self._bodies.busy(body_id):
+                    found = self._claim(ks.body or {}, body_id, listing.jobs)
+                    if found:
+                        # The job was charged when it was created: its cost counts as spent
+                        # (and against --max-cu) like a submission's.
+                        cost = (found.get("billing") or {}).get("cuCost")
+                        job_id = str(found.get("jobId"))
+                        self._ledger.record({"event": "recovered", "key": key, "jobId": job_id,
+                                             **({"cost": cost} if cost is not None else {})})
+                        log.info("%s: its lost answer found again in the job list: %s", who, job_id)
+                        self.recovered += 1
+                        return job_id
+                    if listing.started >= intent_t + self._timing.recovery_wait:
+                        log.info("%s: not in the job list %.0fs after its intent: it never "
+                                 "reached the API, so it is sent", who,
+                                 listing.started - intent_t)
+                        self._ledger.record({"event": "unsent", "key": key})
+                        self.unsent += 1
+                        return None
+                seen_after = listing.started
+            await anyio.sleep(self._timing.recovery_interval)
+
+    async def _listing(self, since: float, newer_than: float) -> _Listing:
+        last = self._last
+        if last and last.since <= since and last.started > newer_than:
+            return last
+        started = self._clock()
+        created_after = datetime.fromtimestamp(since, timezone.utc).isoformat(
+            timespec="milliseconds").replace("+00:00", "Z")
+        jobs = []
+        while True:
+            try:
+                jobs = [unwrap_job(j) async for j in self._client.iter_jobs(created_after=created_after)]
+                break
+            except RetriableError:
+                await anyio.sleep(self._timing.recovery_interval)
+        self.listings += 1
+        self._last = _Listing(since=since, started=started, jobs=jobs)
+        return self._last
+
+    def _claim(self, body: dict, body_id: str, jobs: list[dict]) -> dict | None:
+        """An unclaimed job whose input is this body: samples of one body are interchangeable.
+
+        An exact match wins; failing that, an input holding every field of the body with
+        the same value (an API may add its defaults to what it records).
+        """
+        known = self._ledger.state.known_job_ids
+        # A job that is exactly another lost body's is that body's, never a fallback.
+        others = {canonical_json(ks.body) for ks in self._ledger.state.jobs.values()
+                  if ks.ambiguous and ks.body is not None}
+        fallback = None
+        for job in reversed(jobs):  # the list is newest first: claim the oldest first
+            job_id = str(job.get("jobId"))
+            sent = (job.get("metadata") or {}).get("input")
+            if job_id in known or not isinstance(sent, dict):
+                continue
+            sent_id = canonical_json(sent)
+            if sent_id == body_id:
+                return job
+            if fallback is None and sent_id not in others and all(
+                    k in sent and canonical_json(sent[k]) == canonical_json(v)
+                    for k, v in body.items()):
+                fallback = job
+        return fallback

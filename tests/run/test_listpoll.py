@@ -1,0 +1,190 @@
+"""Batched polling: job-list calls for all running jobs, get-bulk for their URLs, fallbacks."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from typing import Callable
+
+import anyio
+import httpx
+import pytest
+
+from batchgen.api import ScenarioClient
+from batchgen.errors import JobRejected
+from batchgen.run.polling.batched import ListPoller, ListPollTiming
+
+from simkit import FAST, KEY, MODEL, SECRET, simulator
+
+SCALE = 100.0  # simulated seconds per real second
+
+
+def timing(scale: float = SCALE, **kw) -> ListPollTiming:
+    """Production timings (simulated seconds) scaled to real seconds."""
+    base = dict(interval=5.0, min_gap=0.5, gather=2.0, margin=0.2, overlap=2.0, stale_after=30.0)
+    base.update(kw)
+    return ListPollTiming(**{k: v / scale for k, v in base.items()})
+
+
+class Tamper(httpx.AsyncBaseTransport):
+    """Passes requests to the simulator, letting a test break or edit the job list."""
+
+    def __init__(self, sim, *, list_fails: Callable[[], bool] = lambda: False,
+                 hide: set[str] = frozenset()):
+        self.inner = httpx.ASGITransport(sim.app)
+        self.list_fails = list_fails
+        self.hide = hide
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        is_list = request.method == "GET" and request.url.path == "/v1/jobs"
+        if is_list and self.list_fails():
+            return httpx.Response(503, json={"message": "list unavailable (test)"})
+        response = await self.inner.handle_async_request(request)
+        if is_list and self.hide:
+            body = json.loads(await response.aread())
+            body["jobs"] = [j for j in body["jobs"] if j["jobId"] not in self.hide]
+            return httpx.Response(200, json=body)
+        return response
+
+
+async def run_jobs(sim, n: int, *, transport=None, stagger: float = 0.0, **timing_kw):
+    """Submit n jobs and wait for each through one ListPoller; (poller, finals, latencies).
+
+    Latencies (simulated seconds from a job's end to its waiter learning it) are in
+    the order the jobs ended."""
+    finals, latencies = {}, []
+    scale = sim.time_scale
+    async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
+                              transport=transport or httpx.ASGITransport(sim.app)) as client:
+        async with ListPoller(client, timing=timing(scale, **timing_kw)) as poller:
+            async def one(i: int) -> None:
+                await anyio.sleep(i * stagger / scale)
+                job_id = (await client.generate(MODEL, {"prompt": f"shot {i}"}))["job"]["jobId"]
+                finals[job_id] = await poller.wait_final(job_id)
+                latencies.append((time.time() - sim.jobs[job_id].end) * scale)
+
+            async with anyio.create_task_group() as tg:
+                for i in range(n):
+                    tg.start_soon(one, i)
+    return poller, finals, latencies
+
+
+def test_every_job_is_reported_final_by_far_fewer_list_calls_than_jobs():
+    sim = simulator(time_scale=SCALE, duration_range=(20, 40), ceiling=100)
+    poller, finals, _ = anyio.run(run_jobs, sim, 40)
+    assert len(finals) == 40 and all(j["status"] == "success" for j in finals.values())
+    assert poller.job_calls == 0 and sim.counters.calls["GET /jobs/{job_id}"] == 0
+    assert poller.list_calls == sim.counters.calls["GET /jobs"] < 40 // 2
+
+
+def test_failed_jobs_are_reported_final_too():
+    sim = simulator(time_scale=SCALE, duration_range=(20, 40), ceiling=100, failure_rate=1.0)
+    _, finals, _ = anyio.run(run_jobs, sim, 5)
+    assert {j["status"] for j in finals.values()} == {"failure"}
+
+
+def test_jobs_are_found_one_by_one_while_the_list_endpoint_errors():
+    sim = simulator(time_scale=SCALE, duration_range=(20, 40), ceiling=100)
+    poller, finals, _ = anyio.run(lambda: run_jobs(sim, 5, transport=Tamper(sim, list_fails=lambda: True)))
+    assert len(finals) == 5 and all(j["status"] == "success" for j in finals.values())
+    assert poller.job_calls >= 5
+
+
+def test_a_job_the_list_never_reports_is_asked_for_alone_after_stale_after():
+    sim = simulator(time_scale=SCALE, duration_range=(20, 40), ceiling=100)
+    hidden: set[str] = set()
+    transport = Tamper(sim, hide=hidden)
+
+    async def go():
+        async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
+                                  transport=transport) as client:
+            async with ListPoller(client, timing=timing(stale_after=10.0)) as poller:
+                job_id = (await client.generate(MODEL, {"prompt": "hidden"}))["job"]["jobId"]
+                hidden.add(job_id)
+                return poller, await poller.wait_final(job_id)
+
+    poller, final = anyio.run(go)
+    assert final["status"] == "success" and poller.job_calls >= 1
+
+
+def test_download_urls_of_jobs_that_succeed_together_come_from_one_get_bulk():
+    sim = simulator(time_scale=SCALE, duration_range=(20, 20.01), ceiling=100)
+
+    async def go():
+        async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
+                                  transport=httpx.ASGITransport(sim.app)) as client:
+            async with ListPoller(client, timing=timing()) as poller:
+                ids = [(await client.generate(MODEL, {"prompt": f"p{i}"}))["job"]["jobId"] for i in range(6)]
+                assets = []
+
+                async def one(job_id: str) -> None:
+                    final = await poller.wait_final(job_id)
+                    assets.append(await poller.assets.get_asset(final["metadata"]["assetIds"][0]))
+
+                async with anyio.create_task_group() as tg:
+                    for job_id in ids:
+                        tg.start_soon(one, job_id)
+                return poller, assets
+
+    poller, assets = anyio.run(go)
+    assert all(a["url"] for a in assets)
+    assert sim.counters.calls["GET /assets/{asset_id}"] == 0
+    assert sim.counters.calls["POST /assets/get-bulk"] == poller.bulk_calls <= 2
+
+
+def test_an_asset_asked_for_again_comes_fresh_from_the_api():
+    sim = simulator(time_scale=SCALE, duration_range=(20, 20.01), ceiling=100)
+
+    async def go():
+        async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
+                                  transport=httpx.ASGITransport(sim.app)) as client:
+            async with ListPoller(client, timing=timing()) as poller:
+                job_id = (await client.generate(MODEL, {"prompt": "p"}))["job"]["jobId"]
+                asset_id = (await poller.wait_final(job_id))["metadata"]["assetIds"][0]
+                await poller.assets.get_asset(asset_id)
+                return await poller.assets.get_asset(asset_id)  # e.g. after an expired URL
+
+    assert anyio.run(go)["url"]
+    assert sim.counters.calls["GET /assets/{asset_id}"] == 1
+
+
+def test_an_unknown_job_raises_job_rejected():
+    sim = simulator(time_scale=SCALE, ceiling=100)
+
+    async def go():
+        async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
+                                  transport=httpx.ASGITransport(sim.app)) as client:
+            async with ListPoller(client, timing=timing(stale_after=1.0)) as poller:
+                await poller.wait_final("job_doesnotexist")
+
+    with pytest.raises(JobRejected, match="not found"):
+        anyio.run(go)
+
+
+def test_status_fractions_are_learnt_from_finished_jobs():
+    sim = simulator(time_scale=SCALE, duration_range=(20, 40), ceiling=100)
+    poller, _, _ = anyio.run(run_jobs, sim, 10)
+    # The simulator moves jobs to finalizing at 90 % of their run time.
+    assert poller.fraction("finalizing") == pytest.approx(0.9, abs=0.005)
+
+
+def test_predicted_ends_make_detection_much_faster_than_the_interval():
+    # A slower clock than the other tests: predictions rest on millisecond timestamps.
+    sim = simulator(time_scale=25.0, duration_range=(20, 40), ceiling=100)
+    _, _, latencies = anyio.run(lambda: run_jobs(sim, 20, stagger=3.0, interval=10.0))
+    # A fixed 10 s pace gives a median near 5 s; once the first jobs have taught the
+    # poller when jobs end, its calls are timed to the ends.
+    assert statistics.median(latencies[5:]) < 2.5
+
+
+def test_wait_final_outside_async_with_is_an_error():
+    sim = simulator()
+
+    async def go():
+        async with ScenarioClient("http://sim.test/v1", KEY, SECRET,
+                                  transport=httpx.ASGITransport(sim.app)) as client:
+            await ListPoller(client).wait_final("job_x")
+
+    with pytest.raises(RuntimeError, match="async with"):
+        anyio.run(go)

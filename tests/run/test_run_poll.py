@@ -1,0 +1,47 @@
+"""Polling a job until it is final."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from batchgen.errors import JobRejected, ServerError
+from batchgen.run.polling.single import PerJobPoller
+
+
+class ScriptedJobs:
+    """get_job answers from a script: a dict is returned, an exception raised."""
+
+    def __init__(self, *answers):
+        self.answers = list(answers)
+        self.calls = 0
+
+    async def get_job(self, job_id: str) -> dict:
+        self.calls += 1
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return {"jobId": job_id, **answer}
+
+
+def _wait(client, **kw):
+    return anyio.run(lambda: PerJobPoller(client, interval=0.001, **kw).wait_final("job_1"))
+
+
+def test_polling_goes_on_until_the_job_is_final():
+    client = ScriptedJobs({"status": "queued"}, {"status": "in-progress"}, {"status": "success"})
+    assert _wait(client)["status"] == "success" and client.calls == 3
+
+
+def test_a_server_error_while_polling_is_not_a_job_failure():
+    client = ScriptedJobs(ServerError("503", status=503), {"status": "failure"})
+    assert _wait(client)["status"] == "failure"
+
+
+def test_a_brief_404_is_tolerated_but_a_lasting_one_fails_the_job():
+    brief = ScriptedJobs(JobRejected("404", status=404), {"status": "success"})
+    assert _wait(brief)["status"] == "success"
+    lasting = ScriptedJobs(*[JobRejected("Job job_1 not found", status=404)] * 3)
+    with pytest.raises(JobRejected):
+        _wait(lasting, not_found_tries=3)
+    assert lasting.calls == 3
