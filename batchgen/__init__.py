@@ -24,9 +24,9 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, BatchgenError,
-                             LedgerError, LockedError, ManifestError, Problem, RateLimited,
-                             RetriableError, ServerError, TransportError, URLExpired,
-                             JobRejected, UsageError)
+                             ConnectFailed, DownloadFailed, JobRejected, LedgerError, LockedError,
+                             ManifestError, Problem, RateLimited, RetriableError, ServerError,
+                             TemplateError, TransportError, URLExpired, UsageError)
 
 # public name -> the module that defines it (imported on first access)
 _LAZY = {
@@ -47,10 +47,10 @@ _LAZY = {
     "serve_in_thread": "batchgen.simulator.server",
 }
 
-_ERRORS = ["BatchgenError", "Problem", "ManifestError", "UsageError", "LedgerError",
-           "LockedError", "APIError", "RetriableError", "RateLimited", "ServerError",
-           "TransportError", "AmbiguousSubmission", "URLExpired", "JobRejected",
-           "AccessDenied"]
+_ERRORS = ["BatchgenError", "Problem", "ManifestError", "TemplateError", "UsageError",
+           "LedgerError", "LockedError", "DownloadFailed", "APIError", "RetriableError",
+           "RateLimited", "ServerError", "TransportError", "ConnectFailed",
+           "AmbiguousSubmission", "URLExpired", "JobRejected", "AccessDenied"]
 
 __all__ = [*_LAZY, *_ERRORS]
 

@@ -2,18 +2,30 @@
 
     BatchgenError                 base of everything below
     ├── ManifestError             the manifest (or CSV) is invalid; carries every Problem   -> exit 2
+    ├── TemplateError             a prompt or filename template is not plain `{name}` text
+    │                             (caught while loading and turned into a Problem)
     ├── UsageError                bad options or setup (missing credentials, bad --shard)   -> exit 2
     ├── LedgerError               a ledger line other than the last one is corrupt          -> exit 2
     ├── LockedError               another `run` holds the output folder                     -> exit 2
+    ├── DownloadFailed            an asset could not be downloaded intact after every attempt
+    │                             (that job stays unfinished; the run goes on)
     └── APIError                  the Scenario API (or the way to it) failed
         ├── RetriableError        worth trying again later
         │   ├── RateLimited       429; exposes retry_after and the stated ceiling
         │   ├── ServerError       5xx
         │   └── TransportError    time-out or dropped connection
+        │       └── ConnectFailed the connection could not be opened: nothing was sent
         ├── AmbiguousSubmission   a generate call whose outcome is unknown: never resent
         ├── URLExpired            the CDN refused a signed URL (403): fetch the asset again
         ├── JobRejected           400/404/422: this job fails, the batch goes on
         └── AccessDenied          401/403: stop the whole batch                             -> exit 3
+
+The boundary: `batchgen.cli.main` is the one place where these become a message on
+stderr and the exit code on the class (`exit_code`, 1 unless stated above). Library
+callers catch them by class. A wrong argument to a library function (a programming
+mistake, not a condition of the world) raises the built-in TypeError or ValueError, as
+Python's own functions do; the simulator's injected `DroppedConnection` is an httpx
+error on purpose, since it stands for what httpx raises when a connection drops.
 
 Messages never contain credentials: nothing here formats headers or auth objects.
 """
@@ -53,6 +65,10 @@ class ManifestError(BatchgenError):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
+class TemplateError(BatchgenError):
+    """A template that is not plain text with `{name}` placeholders."""
+
+
 class UsageError(BatchgenError):
     """Options or setup are wrong; nothing was sent."""
 
@@ -69,6 +85,10 @@ class LockedError(BatchgenError):
     """Another `batchgen run` is working in the same output folder."""
 
     exit_code = 2
+
+
+class DownloadFailed(BatchgenError):
+    """An asset could not be downloaded intact after every attempt."""
 
 
 class APIError(BatchgenError):
@@ -106,6 +126,10 @@ class ServerError(RetriableError):
 
 class TransportError(RetriableError):
     """Time-out or dropped connection: no usable answer arrived."""
+
+
+class ConnectFailed(TransportError):
+    """The connection could not be opened: nothing was sent, so resending is safe."""
 
 
 class AmbiguousSubmission(APIError):

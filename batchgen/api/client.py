@@ -22,8 +22,9 @@ import httpx
 
 from batchgen.api.auth import BasicAuth, Credentials
 from batchgen.api.retry import RetryPolicy, call_with_retry
-from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, JobRejected, RateLimited,
-                             ServerError, TransportError, URLExpired, UsageError)
+from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, ConnectFailed,
+                             JobRejected, RateLimited, ServerError, TransportError, URLExpired,
+                             UsageError)
 
 DEFAULT_BASE_URL = "https://api.cloud.scenario.com/v1"
 BASE_URL_VARIABLE = "SCENARIO_BASE_URL"
@@ -33,10 +34,6 @@ FILTER_NAMES = {"page_size": "pageSize", "pagination_token": "paginationToken",
                 "created_after": "createdAfter", "updated_after": "updatedAfter",
                 "status": "status", "type": "type", "author_id": "authorId",
                 "project_id": "projectId"}
-
-
-class ConnectFailed(TransportError):
-    """The connection could not be opened: nothing was sent, so resending is safe."""
 
 
 def resolve_base_url(base_url: str | None = None) -> str:

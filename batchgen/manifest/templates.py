@@ -14,16 +14,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Callable, Mapping
 
+from batchgen.errors import TemplateError
+
 DEFAULT_FILENAME = "{id}/{key}.mp4"
 JOB_FIELDS = ("id", "index", "sample", "key", "slug")  # filename placeholders every job has
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _UNSAFE = re.compile(r"[^\w.+=-]+")
 _MAX_PART = 80
 _SLUG_WORDS = 8
-
-
-class TemplateError(ValueError):
-    """A template that is not plain text with `{name}` placeholders."""
 
 
 @dataclass(frozen=True)

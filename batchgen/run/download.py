@@ -24,7 +24,7 @@ import anyio
 import httpx
 
 from batchgen.durable import fsync_dir
-from batchgen.errors import APIError, JobRejected, RetriableError
+from batchgen.errors import APIError, DownloadFailed, JobRejected, RetriableError
 from batchgen.jobs import Job
 from batchgen.run.journal import RunLedger
 
@@ -45,10 +45,6 @@ class StreamedBody(Protocol):
 class DownloadClient(Protocol):
     async def get_asset(self, asset_id: str) -> dict[str, Any]: ...
     def download(self, url: str) -> AbstractAsyncContextManager[StreamedBody]: ...
-
-
-class DownloadFailed(Exception):
-    """An asset could not be downloaded intact after every attempt."""
 
 
 @dataclass
