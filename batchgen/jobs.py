@@ -2,7 +2,8 @@
 
 A job's key is derived from the model, the full request body (a local frame counted by
 its content hash, never its path) and the sample number, so reordering a manifest or
-editing unrelated jobs never changes it.
+editing unrelated jobs never changes it. Its body hash is the same without the sample:
+every sample of one request body shares it (shards split by it, the index records it).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Job:
     filename: str = ""  # relative POSIX path inside the output folder
     source: str = ""  # file the job came from
     line: int | None = None
+    body_hash: str = ""  # body_hash() of model and identity body; "" when not computed yet
 
     def body(self, frame_assets: Mapping[str, str] | None = None) -> dict[str, Any]:
         """The request body to send; `frame_assets` maps a frame's sha256 to its asset id."""
@@ -62,6 +64,10 @@ class Job:
         for name, frame in self.frames.items():
             body[name] = frame.identity
         return body
+
+    def request_hash(self) -> str:
+        """The hash of the job's model and request body, the same for all its samples."""
+        return self.body_hash or body_hash(self.model, self.identity_body())
 
     def label(self) -> str:
         """How messages name this job, e.g. `knight #3 (duration=10s, loop=true)`."""
@@ -86,4 +92,11 @@ def canonical_json(value: Any) -> str:
 def job_key(model: str, identity_body: Mapping[str, Any], sample: int) -> str:
     """The stable key of a job: same model, body and sample give the same key."""
     payload = canonical_json({"model": model, "body": dict(identity_body), "sample": sample})
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:KEY_LENGTH]
+
+
+def body_hash(model: str, identity_body: Mapping[str, Any]) -> str:
+    """The hash of a model and request body, without the sample: what the samples of
+    one request share (`job_key` of the same, less its `"sample"`)."""
+    payload = canonical_json({"model": model, "body": dict(identity_body)})
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:KEY_LENGTH]

@@ -75,7 +75,9 @@ def run_command(args: argparse.Namespace) -> int:
 
     from batchgen.api.auth import Credentials
     from batchgen.run.budget import confirm_threshold
-    from batchgen.run.shards import parse_shard, select, shard_output
+    from batchgen.ledger.events import ledger_path
+    from batchgen.ledger.family import family_folders
+    from batchgen.run.shards import parse_shard, recorded_split, select, shard_output
     from batchgen.manifest.load import load_batch
 
     shard = parse_shard(args.shard) if args.shard is not None else None
@@ -92,6 +94,8 @@ def run_command(args: argparse.Namespace) -> int:
         return exc.exit_code
     print_warnings(batch)
     if shard is not None:
+        folder = Path(args.out).resolve() if args.out else shard_output(batch.output, shard)
+        shard = recorded_split([ledger_path(f) for f in family_folders(folder)], shard)
         batch = dataclasses.replace(batch, jobs=select(batch.jobs, shard),
                                     output=shard_output(batch.output, shard))
     from batchgen.run.runner import SIMULATED_API, RunOptions
@@ -160,6 +164,9 @@ def print_summary(summary: RunSummary, stream: Any) -> None:
     for problem in summary.download_errors:
         print(f"  not downloaded: {problem}", file=stream)
     print(f"files in {_shown(summary.output)}, ledger {_shown(summary.ledger)}", file=stream)
+    if summary.elsewhere:
+        print(f"left alone, already sent from other folders of this batch: {summary.elsewhere}",
+              file=stream)
     if summary.budget_stopped:
         print(f"stopped by the budget: {summary.budget}. Raise --max-cu to go on.", file=stream)
     elif summary.budget:

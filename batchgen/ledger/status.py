@@ -3,7 +3,9 @@
 A target is a manifest, an output folder or a ledger file. An output folder's jobs come
 from its `batch.json` (written by `run` when it starts) and its ledger; a manifest's
 jobs from the manifest itself. Shard sub-folders (`shard-I-of-N/`) of an output folder
-are read too, and several targets are merged, so the shards of one batch show as one.
+are read too, and several targets are merged, so the shards of one batch show as one; a
+shard folder's jobs take their states from every folder of its batch (`ledger.family`),
+as a run there does.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from batchgen.ledger.checkpoint import Brief, load_brief, load_state
 from batchgen.errors import UsageError
 from batchgen.durable import paused_gc
 from batchgen.ledger.events import LEDGER_NAME, ledger_path
+from batchgen.ledger.family import family_folders
 from batchgen.ledger.state import FAILED, PENDING, RUNNING, STATES, SUCCEEDED, KeyState
 
 SNAPSHOT_NAME = "batch.json"
@@ -168,6 +171,9 @@ def _collect(found: _Collection, target: str) -> None:
                              "a manifest, or the output folder of a run")
         for folder in folders:
             _collect_folder(found, folder, ledger_path(folder), from_ledger=True)
+        for folder in family_folders(path):  # a shard folder's batch may be done above it
+            if folder not in folders and ledger_path(folder).is_file():
+                _collect_folder(found, folder, ledger_path(folder), from_ledger=False)
     elif path.is_file() and path.suffix == ".jsonl":
         _collect_folder(found, path.parent, path, from_ledger=True)
     elif path.is_file():

@@ -225,8 +225,9 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
             # jobs.job_key() of the identity body, serialized once for every sample:
             # canonical_json sorts keys, so {"body", "model", "sample"} come in this order
             # (a test checks every key against job_key).
-            key_head = (f'{{"body":{body.head}{_JSON_TEXT(text)}{body.tail},'
-                        f'"model":{model_json},"sample":')
+            body_json = f'{{"body":{body.head}{_JSON_TEXT(text)}{body.tail},"model":{model_json}'
+            key_head = f'{body_json},"sample":'
+            request = sha256(f"{body_json}}}".encode()).hexdigest()[:KEY_LENGTH]  # jobs.body_hash
             for sample in sample_numbers:
                 key = sha256(f"{key_head}{sample}}}".encode()).hexdigest()[:KEY_LENGTH]
                 if key in keys:
@@ -237,7 +238,7 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
                     values["slug"] = _slug(text)
                 # Positional, in Job's field order: 40 % faster than keywords here.
                 job = Job(key, pid, index, sample, m.model, text, body.params, body.frames,
-                          variables, render_file(values), spec.file, spec.line)
+                          variables, render_file(values), spec.file, spec.line, request)
                 first = files.setdefault(job.filename.casefold(), job)
                 if first is not job:
                     collisions.append((first, job))

@@ -29,13 +29,14 @@ from batchgen.errors import AccessDenied, JobRejected, UsageError
 from batchgen.run.estimate import Estimate, estimate
 from batchgen.jobs import Job, LocalFrame, job_label
 from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
+from batchgen.ledger.family import Family
 from batchgen.run.polling.batched import ListPoller, ListPollTiming
 from batchgen.ledger.lock import OutputLock
 from batchgen.run.polling.single import Poller
 from batchgen.run.progress import Progress
 from batchgen.run.journal import RunLedger
 from batchgen.run.shards import Shard, check_ledger_shard
-from batchgen.ledger.state import STATES, Step, next_step, replay
+from batchgen.ledger.state import FAILED, STATES, KeyState, Step, next_step, replay
 from batchgen.ledger.status import write_batch_snapshot
 from batchgen.run.submit import InFlightBodies, Recovery, Submitter, SubmitTiming
 from batchgen.run.uploads import FrameUploads
@@ -101,6 +102,7 @@ class RunSummary:
     budget_stopped: bool = False  # --max-cu stopped the submissions
     budget: str | None = None  # what was spent and what is left, under --max-cu
     elapsed: float = 0.0  # seconds
+    elsewhere: str = ""  # keys left alone, sent from other folders of the batch: "out (8)"
     resume_command: str | None = None
     exit_code: int = 0
 
@@ -124,10 +126,14 @@ async def run_batch(batch: Any, client: Any, *, options: RunOptions | None = Non
         events = read_events(path)
         _check_same_api(events, options.api, output)
         check_ledger_shard(events, options.shard, str(path))
+        family = Family(output)
+        shard = options.shard
+        family.refuse_overlapping_runs(shard and shard.count, shard and shard.index)
         write_batch_snapshot(batch, output)
         state = replay(events)
         with LedgerWriter(path) as writer:
-            return await _Run(batch, client, RunLedger(writer, state), output, options).execute()
+            return await _Run(batch, client, RunLedger(writer, state), output, options,
+                              family).execute()
 
 
 def _list_timing(poll_interval: float) -> ListPollTiming:
@@ -136,6 +142,15 @@ def _list_timing(poll_interval: float) -> ListPollTiming:
     return ListPollTiming(interval=poll_interval * 1.6, min_gap=poll_interval / 10,
                           gather=poll_interval * 0.8, margin=poll_interval / 25,
                           overlap=poll_interval * 0.4, stale_after=poll_interval * 6)
+
+
+def _per_folder(found: Any, output: Path) -> str:
+    """How many keys each folder holds, e.g. `.. (8), ../shard-2-of-2 (3)`."""
+    counts: dict[str, int] = {}
+    for _, folder in found:
+        shown = os.path.relpath(folder, output)
+        counts[shown] = counts.get(shown, 0) + 1
+    return ", ".join(f"{folder} ({n})" for folder, n in counts.items())
 
 
 def _camel(name: str) -> str:
@@ -157,8 +172,11 @@ def _check_same_api(events: list[dict[str, Any]], api: str, output: Path) -> Non
 
 class _Run:
     def __init__(self, batch: Any, client: Any, ledger: RunLedger, output: Path,
-                 options: RunOptions):
+                 options: RunOptions, family: Family):
         self.batch = batch
+        self.family = family
+        # Keys this run leaves alone: done, running or failed in another folder of the batch.
+        self.elsewhere: dict[str, tuple[KeyState, Path]] = {}
         self.ledger = ledger
         self.output = output
         self.options = options
@@ -170,7 +188,8 @@ class _Run:
         self.submitter = Submitter(client, ledger, self.limiter, self.uploads,
                                    timing=options.submit, bodies=bodies,
                                    on_ceiling=self._ceiling, on_rate_limited=self._rate_limited)
-        self.recovery = Recovery(client, ledger, timing=options.submit, bodies=bodies)
+        self.recovery = Recovery(client, ledger, timing=options.submit, bodies=bodies,
+                                 family=family)
         self.poller: Poller = (options.poller(client) if options.poller else ListPoller(
             client, timing=options.polling or _list_timing(options.poll_interval),
             on_expected_end=self._expected_end))
@@ -194,19 +213,26 @@ class _Run:
 
     async def execute(self) -> RunSummary:
         started = time.monotonic()
-        plan = [(job, next_step(job, self.ledger.state.jobs.get(job.key),
-                                retry_failed=self.options.retry_failed)) for job in self.batch.jobs]
+        plan = [(job, self._next_step(job, retry_failed=self.options.retry_failed))
+                for job in self.batch.jobs]
+        plan = [(job, step) for job, step in plan if job.key not in self.elsewhere]
         await self._preflight(plan)  # may refuse: then nothing is recorded or sent
         shard = self.options.shard
         self.ledger.record({"event": "run", "pid": os.getpid(), "manifest": str(self.batch.source),
-                            "shard": str(shard) if shard else None, "jobs": len(self.batch.jobs),
+                            "shard": str(shard) if shard else None,
+                            **({"split": shard.split} if shard else {}),
+                            "jobs": len(self.batch.jobs),
                             "api": self.options.api, "concurrency": self.options.concurrency,
                             "retryFailed": self.options.retry_failed,
                             **({"maxCu": self.options.max_cu} if self.budget else {})})
         await anyio.to_thread.run_sync(self.downloader.remove_leftovers)
         settled = sum(1 for _, step in plan if step in (Step.DONE, Step.SKIP_FAILED))
-        self.progress = Progress(len(plan), done=settled, bar=self.options.progress,
-                                 stream=self.options.progress_stream, describe=self.describe)
+        self.progress = Progress(len(self.batch.jobs), done=settled + len(self.elsewhere),
+                                 bar=self.options.progress, stream=self.options.progress_stream,
+                                 describe=self.describe)
+        if self.elsewhere:
+            self.progress.message(f"left alone, already sent from other folders of this batch: "
+                                  f"{_per_folder(self.elsewhere.values(), self.output)}")
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if hasattr(self.poller, "__aenter__"):
@@ -357,7 +383,9 @@ class _Run:
                     return
                 self.progress.running(self.limiter.in_flight)
                 # retry_failed applies once, to the job's first step in this run.
-                step = next_step(job, self.ledger.state.jobs.get(job.key), retry_failed=False)
+                step = self._next_step(job, retry_failed=False)
+                if job.key in self.elsewhere:
+                    return
         except AccessDenied as exc:
             self._deny(exc)
         finally:
@@ -453,12 +481,24 @@ class _Run:
                     self._stop_work()
                     self.submitter.abandon()
 
+    def _next_step(self, job: Job, *, retry_failed: bool) -> Step:
+        """`next_step` from this folder's ledger, unless it would submit a key another
+        folder of the batch already sent (then the key goes to `elsewhere`)."""
+        step = next_step(job, self.ledger.state.jobs.get(job.key), retry_failed=retry_failed)
+        if step is Step.SUBMIT:
+            found = self.family.best(job.key)
+            if found is not None and not (retry_failed and found[0].state == FAILED):
+                self.elsewhere[job.key] = found
+        return step
+
     def _summary(self, elapsed: float) -> RunSummary:
         state = self.ledger.state
         counts = dict.fromkeys(STATES, 0)
         failed = []
         for job in self.batch.jobs:
             ks = state.jobs.get(job.key)
+            if job.key in self.elsewhere and (ks is None or ks.state == "pending"):
+                ks = self.elsewhere[job.key][0]
             name = ks.state if ks else "pending"
             counts[name] = counts.get(name, 0) + 1
             if name == "failed":
@@ -474,7 +514,8 @@ class _Run:
             ceiling=state.ceiling, spent=state.spent, elapsed=round(elapsed, 3),
             resume_command=self.options.resume_command,
             estimated=self.estimate.total if self.estimate else None,
-            budget_stopped=self.budget_stopped)
+            budget_stopped=self.budget_stopped,
+            elsewhere=_per_folder(self.elsewhere.values(), self.output))
         if self.budget is not None:
             unsent = counts["pending"]
             summary.budget = (f"{self.budget.summary()}"

@@ -29,6 +29,7 @@ from batchgen.run.limiter import Limiter
 from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, JobRejected, RateLimited,
                              RetriableError)
 from batchgen.jobs import Job, canonical_json
+from batchgen.ledger.family import Family
 from batchgen.run.polling.single import unwrap_job
 from batchgen.run.journal import RunLedger, parse_time
 from batchgen.run.uploads import FrameUploads
@@ -214,8 +215,10 @@ class Recovery:
     """Finds the jobs of ambiguous keys again by listing the API's recent jobs."""
 
     def __init__(self, client: SubmitClient, ledger: RunLedger, *, timing: SubmitTiming,
-                 bodies: InFlightBodies, clock: Callable[[], float] = time.time):
+                 bodies: InFlightBodies, clock: Callable[[], float] = time.time,
+                 family: Family | None = None):
         self._client = client
+        self._family = family  # the other ledgers of the batch, whose jobs are never claimed
         self._ledger = ledger
         self._timing = timing
         self._bodies = bodies
@@ -287,6 +290,9 @@ class Recovery:
         # A job that is exactly another lost body's is that body's, never a fallback.
         others = {canonical_json(ks.body) for ks in self._ledger.state.jobs.values()
                   if ks.ambiguous and ks.body is not None}
+        if self._family is not None:  # the same for every ledger of the batch, as of now
+            self._family.refresh()
+            known, others = known | self._family.job_ids(), others | self._family.lost_bodies()
         fallback = None
         for job in reversed(jobs):  # the list is newest first: claim the oldest first
             job_id = str(job.get("jobId"))

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from batchgen.errors import ManifestError
-from batchgen.jobs import job_key
+from batchgen.jobs import body_hash, job_key
 from batchgen.manifest.load import load_batch
 from manifestkit import png, write
 
@@ -127,6 +127,8 @@ def test_keys_are_the_shared_job_identity(tmp_path):
                  "    startFrame: f.png\nmatrix:\n  hdr: [false, true]\nsamples: 2\n")
     for job in batch.jobs:
         assert job.key == job_key(job.model, job.identity_body(), job.sample)
+        assert job.body_hash == body_hash(job.model, job.identity_body())
+    assert len({job.body_hash for job in batch.jobs}) == 2  # the samples of a body share it
 
 
 def test_keys_do_not_change_when_prompts_are_reordered_or_others_edited(tmp_path):
