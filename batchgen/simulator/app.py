@@ -21,7 +21,7 @@ from batchgen.simulator.faults import Dice, FaultRates
 from batchgen.simulator.http import (Request, Response, Router, error, json_response, lifespan,
                                      read_request, send_response)
 from batchgen.simulator.state import (FAILURE_MESSAGES, Counters, JobTiming, SimAsset, SimJob, iso,
-                                      new_id, parse_iso, peak_overlap)
+                                      new_id, parse_iso, peak_overlap, phases)
 
 API_PREFIX = "/v1"
 JOB_STATUSES = ("pending", "queued", "warming-up", "in-progress", "finalizing", "success",
@@ -45,6 +45,11 @@ class Simulator:
     (downloads refused as expired however young the URL, as when the CDN's clock runs
     ahead), `seed`, `model_inputs` (what `GET /models/{id}` serves), `access_denied`
     (generate answers 403) and `clock` (real time source, for tests).
+
+    Timeline knobs (simulated seconds, off by default): `queue_range` draws, for each job
+    and independently of its duration, how long it waits before `in-progress`;
+    `stall_range` adds a drawn stall in `queued` on top of the duration. Either one
+    moves status changes off the fixed shares of a job's duration (`state.phases`).
     """
 
     def __init__(self, *, api_key: str = "sim-key", api_secret: str = "sim-secret",
@@ -55,13 +60,19 @@ class Simulator:
                  after_create_rate: float = 0.5, rate_limit_rate: float = 0.0,
                  expire_rate: float = 0.0, seed: int | None = None,
                  model_inputs: list[dict[str, Any]] | None = None, access_denied: bool = False,
+                 queue_range: tuple[float, float] | None = None,
+                 stall_range: tuple[float, float] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         low, high = duration_range
         if not 0 < low <= high:
             raise ValueError(f"duration range must satisfy 0 < low <= high, got {duration_range}")
         if time_scale <= 0 or ceiling < 1 or url_lifetime <= 0 or retry_after < 0:
             raise ValueError("time_scale and url_lifetime must be > 0, ceiling >= 1, retry_after >= 0")
+        for knob in (queue_range, stall_range):
+            if knob is not None and not 0 <= knob[0] <= knob[1]:
+                raise ValueError(f"queue and stall ranges must satisfy 0 <= low <= high, got {knob}")
         self.duration_range = (float(low), float(high))
+        self.queue_range, self.stall_range = queue_range, stall_range
         self.time_scale = float(time_scale)
         self.ceiling = int(ceiling)
         self.url_lifetime = float(url_lifetime)
@@ -222,9 +233,13 @@ class Simulator:
 
     def _create_job(self, body: dict[str, Any], cost: int) -> SimJob:
         now = self.clock()
+        duration = self._dice.uniform(*self.duration_range)
+        queue = self._dice.uniform(*self.queue_range) if self.queue_range else None
+        stall = self._dice.uniform(*self.stall_range) if self.stall_range else 0.0
         job = SimJob(job_id=new_id(self._dice.rng, "job_"), body=body, created=now,
-                     duration=self._dice.uniform(*self.duration_range), time_scale=self.time_scale,
-                     cost=cost, asset_ids=[new_id(self._dice.rng, "asset_")])
+                     duration=duration + stall, time_scale=self.time_scale,
+                     cost=cost, asset_ids=[new_id(self._dice.rng, "asset_")],
+                     phases=phases(duration, queue, stall))
         if self._dice.chance(self.faults.job_failure):
             job.failure = self._dice.choice(FAILURE_MESSAGES)
             job.fail_at = self._dice.uniform(0.25, 0.85)

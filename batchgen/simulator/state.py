@@ -22,7 +22,6 @@ PHASES: tuple[tuple[str, float], ...] = (
     ("in-progress", 0.20),
     ("finalizing", 0.90),
 )
-IN_PROGRESS_START, FINALIZING_START = 0.20, 0.90
 PROGRESS_STEPS = 10  # in-progress reports progress in tenths, each step is an update
 FINAL_STATUSES = ("success", "failure", "canceled")
 
@@ -30,6 +29,24 @@ FAILURE_MESSAGES = (
     ("The provider failed to generate the video", "Try again; failed jobs are refunded."),
     ("Content moderation rejected the output", "Rephrase the prompt and submit again."),
 )
+
+
+def phases(duration: float, queue: float | None, stall: float) -> tuple[tuple[str, float], ...]:
+    """Where each running status of one job starts, as fractions of its whole life.
+
+    Without a drawn `queue` (simulated seconds before `in-progress`) the job keeps the
+    fixed PHASES shares of `duration`. With one, the job waits `queue` (10 % pending, then
+    queued, the last 40 % warming up), runs in progress for 90 % of the rest and
+    finalizes; `stall` more seconds are spent in `queued`, lengthening its life, so no
+    status starts at the same share of every job's duration.
+    """
+    if queue is None and not stall:
+        return PHASES
+    queue = 0.2 * duration if queue is None else min(queue, 0.8 * duration)
+    life = duration + stall
+    starts = (0.0, 0.1 * queue, 0.6 * queue + stall, queue + stall,
+              queue + stall + 0.9 * (duration - queue))
+    return tuple((status, start / life) for (status, _), start in zip(PHASES, starts))
 
 
 def iso(t: float) -> str:
@@ -80,6 +97,7 @@ class SimJob:
     asset_ids: list[str]
     failure: tuple[str, str] | None = None  # (error, hint) if it is going to fail
     fail_at: float = 1.0  # fraction of the duration at which a failing job fails
+    phases: tuple[tuple[str, float], ...] = PHASES  # this job's status starts (see `phases`)
 
     @property
     def end(self) -> float:
@@ -97,7 +115,7 @@ class SimJob:
         """(status, real time) of every status reached by `now`, oldest first."""
         x = self.fraction(now)
         limit = self.fail_at if self.failure else 1.0
-        reached = [(s, self.at(f)) for s, f in PHASES if f <= min(x, limit) and f < limit]
+        reached = [(s, self.at(f)) for s, f in self.phases if f <= min(x, limit) and f < limit]
         if x >= limit:
             reached.append(("failure" if self.failure else "success", self.end))
         return reached
@@ -107,11 +125,13 @@ class SimJob:
         x = min(self.fraction(now), self.fail_at if self.failure else 1.0)
         if not self.failure and x >= 1.0:
             return 1.0, self.end
-        if x < IN_PROGRESS_START:
+        starts = dict(self.phases)
+        begin, finalizing = starts["in-progress"], starts["finalizing"]
+        if x < begin:
             return 0.0, self.created
-        span = FINALIZING_START - IN_PROGRESS_START
-        step = min(PROGRESS_STEPS, int((x - IN_PROGRESS_START) / span * PROGRESS_STEPS))
-        reached = self.at(IN_PROGRESS_START + span * step / PROGRESS_STEPS)
+        span = finalizing - begin
+        step = min(PROGRESS_STEPS, int((x - begin) / span * PROGRESS_STEPS))
+        reached = self.at(begin + span * step / PROGRESS_STEPS)
         return round(step / PROGRESS_STEPS * 0.99, 2), reached
 
     def status(self, now: float) -> str:

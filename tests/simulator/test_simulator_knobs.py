@@ -9,7 +9,9 @@ import pytest
 from batchgen.cli import build_parser
 from batchgen.cli.simulate_cmd import build_simulator
 from batchgen.errors import RateLimited, URLExpired
-from simkit import FAST, MODEL, ManualClock, connect, run, simulator  # noqa: F401
+from batchgen.simulator.state import parse_iso
+from simkit import (FAST, MODEL, ManualClock, connect, request, run, simulator,  # noqa: F401
+                    submit)
 
 
 def session(client, work):
@@ -156,3 +158,44 @@ def test_a_rate_flag_outside_0_to_1_is_refused_with_exit_2(capsys):
     with pytest.raises(SystemExit) as stop:
         build_parser().parse_args(["simulate", "--expire-rate", "1.5"])
     assert stop.value.code == 2 and "1.5 is not between 0 and 1" in capsys.readouterr().err
+
+
+def _in_progress_shares(sim, clock, jobs):
+    """At what share of its life each job entered `in-progress`, read from the API."""
+    ids = [submit(sim, {"prompt": f"p{i}"})["jobId"] for i in range(jobs)]
+    clock.advance(1000)
+    shares = []
+    for job_id in ids:
+        job = request(sim, "GET", f"jobs/{job_id}").json()["job"]
+        dates = {h["status"]: parse_iso(h["date"]) for h in job["statusHistory"]}
+        created = parse_iso(job["createdAt"])
+        shares.append((dates["in-progress"] - created) / (dates["success"] - created))
+    return shares
+
+
+def test_queue_range_moves_in_progress_off_a_fixed_share_of_the_duration():
+    clock = ManualClock()
+    fixed = _in_progress_shares(simulator(clock=clock, duration_range=(2, 20), ceiling=100,
+                                          seed=5), clock, 12)
+    assert max(fixed) - min(fixed) < 0.01  # the default: always the same share
+    clock = ManualClock()
+    sim = simulator(clock=clock, duration_range=(2, 20), queue_range=(0.2, 1.2), ceiling=100,
+                    seed=5)
+    drawn = _in_progress_shares(sim, clock, 12)
+    assert max(drawn) - min(drawn) > 0.1
+    for timing, share in zip(sim.timings(), drawn):  # the wait is absolute: 0.2 to 1.2 s
+        assert 0.2 - 1e-3 <= share * timing.duration <= 1.2 + 1e-3
+
+
+def test_stall_range_adds_a_stall_in_queued_to_the_jobs_life():
+    clock = ManualClock()
+    sim = simulator(clock=clock, duration_range=(3, 3), stall_range=(0, 10), ceiling=100, seed=2)
+    shares = _in_progress_shares(sim, clock, 12)
+    lives = [t.duration for t in sim.timings()]
+    assert all(3 <= life <= 13 for life in lives) and max(lives) - min(lives) > 3
+    assert max(shares) - min(shares) > 0.2
+
+
+def test_a_reversed_queue_range_is_refused():
+    with pytest.raises(ValueError):
+        simulator(queue_range=(2, 1))
