@@ -48,6 +48,9 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening now, not when the server starts: `batchgen simulate` prints its URL
+        # before serving, and a client connecting at once must be queued, not refused.
+        sock.listen(socket.SOMAXCONN)
     except OSError as exc:
         sock.close()
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
