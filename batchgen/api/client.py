@@ -32,8 +32,12 @@ DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=120.0)
 MAX_BULK_ASSETS = 200
 FILTER_NAMES = {"page_size": "pageSize", "pagination_token": "paginationToken",
                 "created_after": "createdAfter", "updated_after": "updatedAfter",
-                "status": "status", "type": "type", "author_id": "authorId",
-                "project_id": "projectId"}
+                "status": "status", "type": "type", "types": "types",
+                "workflow_id": "workflowId", "author_id": "authorId", "project_id": "projectId"}
+# Where an error body carries its text, in the order Scenario's own client reads them
+# (scenario-labs/blender-plugin, scenario/core/api/client.py).
+ERROR_TEXT_FIELDS = ("reason", "message", "error", "detail")
+TRACE_FIELDS = ("traceId", "trace_id")
 
 
 def resolve_base_url(base_url: str | None = None) -> str:
@@ -112,7 +116,9 @@ class ScenarioClient:
         """One page of jobs, newest first, and the token of the next page (None at the end).
 
         Filters: page_size, pagination_token, created_after, updated_after (ISO strings
-        or datetimes), status, type, author_id, project_id.
+        or datetimes), status, type, types (a list, sent comma separated), workflow_id,
+        author_id, project_id. The API's rules: updated_after only with status, type,
+        types or workflow_id; created_after only without them.
         """
         answer = await self._call("GET", "jobs", params=_filters(filters))
         return answer.get("jobs", []), answer.get("nextPaginationToken") or None
@@ -245,6 +251,8 @@ def _filters(filters: dict[str, Any]) -> dict[str, str]:
             continue
         if isinstance(value, datetime):
             value = value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        elif isinstance(value, (list, tuple)):
+            value = ",".join(str(v) for v in value)
         params[FILTER_NAMES[name]] = str(value)
     return params
 
@@ -266,7 +274,10 @@ def _status_error(response: httpx.Response, where: str,
         body = None
     data = body if isinstance(body, dict) else {}
     details = data.get("details") if isinstance(data.get("details"), dict) else {}
-    message = str(data.get("message") or data.get("error") or response.reason_phrase or "no message")
+    message = error_text(data) or response.reason_phrase or "no message"
+    trace = next((str(data[f]) for f in TRACE_FIELDS if data.get(f)), None)
+    if trace:
+        message += f" (trace id {trace})"
     hint = data.get("hint") or details.get("hint")
     if credentials is not None:  # an API never should echo them; make sure we never repeat them
         message = credentials.redact(message)
@@ -282,6 +293,19 @@ def _status_error(response: httpx.Response, where: str,
         error.retry_after = _retry_after(response)
         return error
     return JobRejected(text, status=status, hint=hint, body=body)
+
+
+def error_text(body: dict[str, Any]) -> str | None:
+    """The API's words in an error body: the first of reason, message, error, detail."""
+    for name in ERROR_TEXT_FIELDS:
+        value = body.get(name)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+        if isinstance(value, dict):  # {"error": {"message": ...}} nests the same fields
+            inner = error_text(value)
+            if inner:
+                return inner
+    return None
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from batchgen.cli.argtypes import port, positive_float, positive_int, rate
+from batchgen.cli.argtypes import non_negative_float, port, positive_float, positive_int, rate
 from batchgen.errors import UsageError
 
 DUMMY_KEY, DUMMY_SECRET = "sim-key", "sim-secret"
@@ -44,6 +44,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--after-create-rate", type=rate, default=0.5, metavar="P",
                         help="share of generate faults striking after the job was created "
                         "(default 0.5)")
+    parser.add_argument("--error-field", choices=("reason", "message", "error", "detail"),
+                        default="reason", help="body field error answers carry their text in "
+                        "(default reason, as Scenario's own client reads first)")
+    parser.add_argument("--short-page-rate", type=rate, default=0.3, metavar="P",
+                        help="share of job-list pages cut short or empty while more follow, as "
+                        "the API documents (0..1, default 0.3)")
+    parser.add_argument("--unreadable-for", type=non_negative_float, default=0.0, metavar="S",
+                        help="simulated seconds a new job is absent from GET /jobs/{id} (404) "
+                        "and from the list (default 0)")
+    parser.add_argument("--asset-pending-for", type=non_negative_float, default=0.0, metavar="S",
+                        help="simulated seconds a video stays pending, without URL, after its "
+                        "job succeeded (default 0)")
+    parser.add_argument("--rate-limit-style", choices=("details", "bare", "remaining"),
+                        default="details", help="what a 429 over the ceiling states: details "
+                        "(actionLimit and Retry-After), bare (nothing) or remaining (only a "
+                        "body remainingSeconds); default details")
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible runs")
     parser.add_argument("--access-denied", action="store_true",
                         help="answer generate with 403, as for a plan without the model")
@@ -82,5 +98,7 @@ def build_simulator(args: argparse.Namespace):
         truncate_rate=args.truncate_rate, failure_rate=args.failure_rate,
         after_create_rate=args.after_create_rate, rate_limit_rate=args.rate_limit_rate,
         expire_rate=args.expire_rate, seed=args.seed,
-        access_denied=args.access_denied)
+        access_denied=args.access_denied, error_field=args.error_field,
+        short_page_rate=args.short_page_rate, unreadable_for=args.unreadable_for,
+        asset_pending_for=args.asset_pending_for, rate_limit_style=args.rate_limit_style)
     return sim, from_env

@@ -16,16 +16,16 @@ import time
 from typing import Any, Callable
 
 from batchgen.jobs import canonical_json
-from batchgen.simulator import media, model
+from batchgen.simulator import listing, media, model
 from batchgen.simulator.faults import Dice, FaultRates
 from batchgen.simulator.http import (Request, Response, Router, error, json_response, lifespan,
                                      read_request, send_response)
 from batchgen.simulator.state import (FAILURE_MESSAGES, Counters, JobTiming, SimAsset, SimJob, iso,
-                                      new_id, parse_iso, peak_overlap, phases)
+                                      new_id, peak_overlap, phases)
 
 API_PREFIX = "/v1"
-JOB_STATUSES = ("pending", "queued", "warming-up", "in-progress", "finalizing", "success",
-                "failure", "canceled")
+ERROR_FIELDS = ("reason", "message", "error", "detail")
+RATE_LIMIT_STYLES = ("details", "bare", "remaining")
 MAX_BULK = 200
 ACTION_NAME = "custom-generation"
 AUTHOR_ID = "0f5e3a1c9b7d4e2fa6c8b0d1e3f5a7c9"
@@ -50,6 +50,16 @@ class Simulator:
     and independently of its duration, how long it waits before `in-progress`;
     `stall_range` adds a drawn stall in `queued` on top of the duration. Either one
     moves status changes off the fixed shares of a job's duration (`state.phases`).
+
+    The API's documented contract, on by default: `error_field` names the body field
+    error answers carry their text in (`reason`, as Scenario's own client reads first;
+    or `message`, `error`, `detail`); `short_page_rate` is the share of job-list pages
+    cut short (or empty) while more follow; the list rules of `listing` are enforced.
+    What the API does not promise, off by default: `unreadable_for` (simulated seconds
+    a new job is absent from `GET /jobs/{id}` and the list), `asset_pending_for`
+    (simulated seconds a video stays `pending`, without URL, after its job succeeded)
+    and `rate_limit_style` (`details`: a 429 over the ceiling names it in `details` with
+    Retry-After; `bare`: it states nothing; `remaining`: only a body `remainingSeconds`).
     """
 
     def __init__(self, *, api_key: str = "sim-key", api_secret: str = "sim-secret",
@@ -62,6 +72,9 @@ class Simulator:
                  model_inputs: list[dict[str, Any]] | None = None, access_denied: bool = False,
                  queue_range: tuple[float, float] | None = None,
                  stall_range: tuple[float, float] | None = None,
+                 error_field: str = "reason", short_page_rate: float = 0.3,
+                 unreadable_for: float = 0.0, asset_pending_for: float = 0.0,
+                 rate_limit_style: str = "details",
                  clock: Callable[[], float] = time.time) -> None:
         low, high = duration_range
         if not 0 < low <= high:
@@ -71,6 +84,12 @@ class Simulator:
         for knob in (queue_range, stall_range):
             if knob is not None and not 0 <= knob[0] <= knob[1]:
                 raise ValueError(f"queue and stall ranges must satisfy 0 <= low <= high, got {knob}")
+        if error_field not in ERROR_FIELDS or rate_limit_style not in RATE_LIMIT_STYLES:
+            raise ValueError(f"error_field must be one of {ERROR_FIELDS}, rate_limit_style one of "
+                             f"{RATE_LIMIT_STYLES}")
+        if unreadable_for < 0 or asset_pending_for < 0 or not 0 <= short_page_rate <= 1:
+            raise ValueError("unreadable_for and asset_pending_for must be >= 0, "
+                             "short_page_rate between 0 and 1")
         self.duration_range = (float(low), float(high))
         self.queue_range, self.stall_range = queue_range, stall_range
         self.time_scale = float(time_scale)
@@ -83,6 +102,12 @@ class Simulator:
                                  expire=expire_rate)
         self.model_inputs = model_inputs if model_inputs is not None else model.default_inputs()
         self.access_denied = access_denied
+        self.error_field = error_field
+        self.short_page_rate = float(short_page_rate)
+        self.unreadable_for = float(unreadable_for)
+        self.asset_pending_for = float(asset_pending_for)
+        self.rate_limit_style = rate_limit_style
+        self._traces = 0
         self.clock = clock
         self.counters = Counters()
         self.jobs: dict[str, SimJob] = {}
@@ -148,27 +173,33 @@ class Simulator:
             self.counters.calls["GET /cdn"] += 1
             return self._cdn(request)
         if not request.path.startswith(API_PREFIX + "/"):
-            return error(404, f"Cannot {request.method} {request.path}")
+            return self._error(404, f"Cannot {request.method} {request.path}")
         found = self._router.match(request.method, request.path[len(API_PREFIX):])
         if found is None:
-            return error(404, f"Cannot {request.method} {request.path}")
+            return self._error(404, f"Cannot {request.method} {request.path}")
         route, handler, request.params = found
         self.counters.calls[route] += 1
         if not secrets.compare_digest(request.headers.get("authorization", ""), self._auth):
             self.counters.unauthorized += 1
-            return error(401, "Unauthorized: invalid API key or secret")
+            return self._error(401, "Unauthorized: invalid API key or secret")
         if self._dice.chance(self.faults.rate_limit):
             return self._rate_limited("Too many requests, slow down (simulated)")
         if handler == self._generate:
             return handler(request)  # draws its own faults: some strike after the job exists
         return self._fault() or handler(request)
 
+    def _error(self, status: int, text: str, **extra: Any) -> Response:
+        """An error answer with its text in the configured field, and a trace id."""
+        self._traces += 1
+        return error(status, text, field=self.error_field, traceId=f"sim-{self._traces:08x}",
+                     **extra)
+
     def _fault(self) -> Response | None:
         """An injected failure for this request, or None."""
         if self._dice.chance(self.faults.server_error):
             self.counters.server_errors += 1
             status = self._dice.choice((500, 502, 503))
-            return error(status, "Internal server error (simulated)")
+            return self._error(status, "Internal server error (simulated)")
         if self._dice.chance(self.faults.drop):
             self.counters.dropped += 1
             return Response(200, json.dumps({"simulated": "dropped"}).encode() + b" " * 64, drop=True)
@@ -178,20 +209,20 @@ class Simulator:
 
     def _generate(self, request: Request) -> Response:
         if request.params["model_id"] != model.MODEL_ID:
-            return error(404, f"Model {request.params['model_id']} not found")
+            return self._error(404, f"Model {request.params['model_id']} not found")
         if self.access_denied:
-            return error(403, f"Your plan does not include {model.MODEL_ID}: it requires the "
+            return self._error(403, f"Your plan does not include {model.MODEL_ID}: it requires the "
                               "Pro plan or above", hint="Upgrade your plan or ask your team admin.")
         try:
             body = request.json()
         except ValueError:
-            return error(400, "The request body is not valid JSON")
+            return self._error(400, "The request body is not valid JSON")
         dry_run = request.query.get("dryRun") in ("true", "api")
         if not dry_run:
             self.counters.generate_calls[canonical_json(body)] += 1
         problem = model.check_body(body, self._is_image)
         if problem:
-            return error(400, problem, hint="Check the model's inputs with GET /models/" + model.MODEL_ID)
+            return self._error(400, problem, hint="Check the model's inputs with GET /models/" + model.MODEL_ID)
         cost = model.cost(body)
         if dry_run:
             return self._fault() or self._dry_run(body, cost)
@@ -209,10 +240,15 @@ class Simulator:
         self.counters.rate_limited += 1
         wait = round(self.retry_after / self.time_scale, 3)
         if message is not None:
-            answer = error(429, message)
+            answer = self._error(429, message)
+        elif self.rate_limit_style == "details":
+            answer = self._error(429, f"Too many jobs in progress: your team's limit is "
+                                 f"{self.ceiling}",
+                                 details={"actionName": ACTION_NAME, "actionLimit": self.ceiling})
+        elif self.rate_limit_style == "remaining":
+            return self._error(429, "Too many jobs in progress", remainingSeconds=wait)
         else:
-            answer = error(429, f"Too many jobs in progress: your team's limit is {self.ceiling}",
-                           details={"actionName": ACTION_NAME, "actionLimit": self.ceiling})
+            return self._error(429, "Too many requests")
         answer.headers["Retry-After"] = format(wait, "g")
         return answer
 
@@ -239,7 +275,9 @@ class Simulator:
         job = SimJob(job_id=new_id(self._dice.rng, "job_"), body=body, created=now,
                      duration=duration + stall, time_scale=self.time_scale,
                      cost=cost, asset_ids=[new_id(self._dice.rng, "asset_")],
-                     phases=phases(duration, queue, stall))
+                     phases=phases(duration, queue, stall),
+                     readable_after=self.unreadable_for / self.time_scale,
+                     asset_delay=self.asset_pending_for / self.time_scale)
         if self._dice.chance(self.faults.job_failure):
             job.failure = self._dice.choice(FAILURE_MESSAGES)
             job.fail_at = self._dice.uniform(0.25, 0.85)
@@ -269,49 +307,26 @@ class Simulator:
 
     def _get_job(self, request: Request) -> Response:
         job = self.jobs.get(request.params["job_id"])
-        if job is None:
-            return error(404, f"Job {request.params['job_id']} not found")
+        if job is None or not job.readable(self.clock()):
+            return self._error(404, f"Job {request.params['job_id']} not found")
         return json_response(200, {"job": self._job_json(job)})
 
     def _list_jobs(self, request: Request) -> Response:
-        q = request.query
         try:
-            page_size = int(q.get("pageSize", "50"))
-            created_after = parse_iso(q["createdAfter"]) if "createdAfter" in q else None
-            updated_after = parse_iso(q["updatedAfter"]) if "updatedAfter" in q else None
-            token = q.get("paginationToken")
-            cursor = json.loads(base64.urlsafe_b64decode(token)) if token else None
-        except (ValueError, binascii.Error):
-            return error(400, "Invalid query: pageSize must be an integer, dates ISO-8601, "
-                              "paginationToken as returned by the API")
-        if not 1 <= page_size <= 100:
-            return error(400, "pageSize must be between 1 and 100")
-        if created_after is not None and ("status" in q or "type" in q):
-            return error(400, "createdAfter cannot be combined with status or type")
-        if "status" in q and q["status"] not in JOB_STATUSES:
-            return error(400, f"status must be one of {', '.join(JOB_STATUSES)}")
+            query = listing.ListQuery.parse(request.query)
+        except listing.ListRefused as exc:
+            return self._error(400, str(exc))
         now = self.clock()
-        rows = []
-        for job in self.jobs.values():
-            if q.get("type", "custom") != "custom":
-                continue
-            if created_after is not None and job.created <= created_after:
-                continue
-            if updated_after is not None and job.updated(now) <= updated_after:
-                continue
-            if "status" in q and job.status(now) != q["status"]:
-                continue
-            key = job.updated(now) if updated_after is not None else job.created
-            rows.append(((key, job.job_id), job))
-        rows.sort(key=lambda row: row[0], reverse=True)  # newest first
-        if cursor is not None:
-            rows = [row for row in rows if list(row[0]) < cursor]
-        page = rows[:page_size]
-        token = None
-        if len(rows) > page_size:
-            token = base64.urlsafe_b64encode(json.dumps(list(page[-1][0])).encode()).decode()
-        return json_response(200, {"jobs": [self._job_json(job) for _, job in page],
+        visible = (job for job in self.jobs.values() if job.readable(now))
+        jobs, token = listing.page(query, visible, now, self._short_page)
+        return json_response(200, {"jobs": [self._job_json(job) for job in jobs],
                                    "nextPaginationToken": token})
+
+    def _short_page(self, size: int) -> int | None:
+        """How many of `size` jobs a page cut short holds (0 included), or None: a whole page."""
+        if not self._dice.chance(self.short_page_rate):
+            return None
+        return self._dice.randrange(size)
 
     # -- assets ----------------------------------------------------------------------------
 
@@ -326,7 +341,8 @@ class Simulator:
                 self.assets[asset_id] = SimAsset(
                     asset_id, "video", "video/mp4", media.video_for(job.job_id, index), job.end,
                     f"{job.job_id}-{index}.mp4", job_id=job.job_id,
-                    width=media.CLIP_WIDTH, height=media.CLIP_HEIGHT)
+                    width=media.CLIP_WIDTH, height=media.CLIP_HEIGHT,
+                    ready=job.end + job.asset_delay)
 
     def _visible_asset(self, asset_id: str) -> SimAsset | None:
         if asset_id not in self.assets:
@@ -340,6 +356,10 @@ class Simulator:
         expires = int((self.clock() + self.url_lifetime / self.time_scale) * 1000)
         ext = asset.mime_type.split("/")[1]
         sig = media.sign(self._url_secret, asset.id, expires)
+        url = f"{origin}/cdn/{asset.id}.{ext}?expires={expires}&sig={sig}"
+        status = "success"
+        if asset.pending(self.clock()):
+            status, url = "pending", ""  # the SDK types `url` as a string: empty until ready
         properties: dict[str, Any] = {"size": len(asset.data)}
         if asset.width:
             properties.update(width=asset.width, height=asset.height)
@@ -354,13 +374,13 @@ class Simulator:
                 "createdAt": iso(asset.created), "updatedAt": iso(asset.created),
                 "editCapabilities": [], "kind": asset.kind, "metadata": metadata,
                 "mimeType": asset.mime_type, "privacy": "private", "properties": properties,
-                "source": "txt2video" if video else "uploaded", "status": "success", "tags": [],
-                "url": f"{origin}/cdn/{asset.id}.{ext}?expires={expires}&sig={sig}"}
+                "source": "txt2video" if video else "uploaded", "status": status, "tags": [],
+                "url": url}
 
     def _get_asset(self, request: Request) -> Response:
         asset = self._visible_asset(request.params["asset_id"])
         if asset is None:
-            return error(404, f"Asset {request.params['asset_id']} not found")
+            return self._error(404, f"Asset {request.params['asset_id']} not found")
         return json_response(200, {"asset": self._asset_json(asset, request.origin)})
 
     def _get_bulk(self, request: Request) -> Response:
@@ -369,9 +389,9 @@ class Simulator:
         except (ValueError, AttributeError):
             ids = None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            return error(400, '"assetIds" must be a list of asset ids')
+            return self._error(400, '"assetIds" must be a list of asset ids')
         if not 1 <= len(ids) <= MAX_BULK:
-            return error(400, f'"assetIds" must hold between 1 and {MAX_BULK} ids')
+            return self._error(400, f'"assetIds" must hold between 1 and {MAX_BULK} ids')
         found = [a for a in (self._visible_asset(i) for i in dict.fromkeys(ids)) if a is not None]
         return json_response(200, {"assets": [self._asset_json(a, request.origin) for a in found]})
 
@@ -381,18 +401,18 @@ class Simulator:
         except ValueError:
             payload = None
         if not isinstance(payload, dict) or not isinstance(payload.get("name"), str):
-            return error(400, 'An upload needs "name" (the file name) and "image" (base64)')
+            return self._error(400, 'An upload needs "name" (the file name) and "image" (base64)')
         image = payload.get("image")
         if not isinstance(image, str):
-            return error(400, '"image" must be a base64 string')
+            return self._error(400, '"image" must be a base64 string')
         try:
             data = base64.b64decode(image.split(",", 1)[1] if image.startswith("data:") else image,
                                     validate=True)
         except (binascii.Error, ValueError):
-            return error(400, '"image" is not valid base64')
+            return self._error(400, '"image" is not valid base64')
         info = media.image_info(data)
         if info is None:
-            return error(400, "Unsupported image: send a PNG, JPEG or WebP file")
+            return self._error(400, "Unsupported image: send a PNG, JPEG or WebP file")
         mime, width, height = info
         asset = SimAsset(new_id(self._dice.rng, "asset_"), "image", mime, data, self.clock(),
                          payload["name"], width=width, height=height)
@@ -401,7 +421,7 @@ class Simulator:
 
     def _get_model(self, request: Request) -> Response:
         if request.params["model_id"] != model.MODEL_ID:
-            return error(404, f"Model {request.params['model_id']} not found")
+            return self._error(404, f"Model {request.params['model_id']} not found")
         document = model.model_document(self.model_inputs, iso(self._started))
         return json_response(200, {"model": document})
 
@@ -420,7 +440,7 @@ class Simulator:
             self.counters.expired += 1
             return Response(403, b"Forbidden: the signed URL has expired", "text/plain")
         asset = self.assets.get(asset_id)
-        if asset is None:
+        if asset is None or asset.pending(self.clock()):
             return Response(404, b"Not found", "text/plain")
         if self._dice.chance(self.faults.truncate):
             self.counters.dropped += 1

@@ -59,6 +59,10 @@ class Dice:
         with self._lock:
             return self.rng.uniform(low, high)
 
+    def randrange(self, stop: int) -> int:
+        with self._lock:
+            return self.rng.randrange(stop)
+
     def choice(self, options: tuple[T, ...]) -> T:
         with self._lock:
             return self.rng.choice(options)

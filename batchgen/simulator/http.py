@@ -42,9 +42,9 @@ def json_response(status: int, payload: Any, **headers: str) -> Response:
     return Response(status, json.dumps(payload).encode(), headers=dict(headers))
 
 
-def error(status: int, message: str, **extra: Any) -> Response:
-    """An API error answer: `{"message": ..., **extra}`."""
-    return json_response(status, {"message": message, **extra})
+def error(status: int, text: str, *, field: str = "message", **extra: Any) -> Response:
+    """An API error answer: `{field: text, **extra}` (the real API's field varies)."""
+    return json_response(status, {field: text, **extra})
 
 
 Handler = Callable[[Request], Response]

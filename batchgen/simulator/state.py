@@ -82,6 +82,10 @@ class SimAsset:
     width: int | None = None
     height: int | None = None
     first_download: float | None = None
+    ready: float = 0.0  # real time before which it is `pending`, without a URL
+
+    def pending(self, now: float) -> bool:
+        return now < self.ready
 
 
 @dataclass
@@ -98,6 +102,9 @@ class SimJob:
     failure: tuple[str, str] | None = None  # (error, hint) if it is going to fail
     fail_at: float = 1.0  # fraction of the duration at which a failing job fails
     phases: tuple[tuple[str, float], ...] = PHASES  # this job's status starts (see `phases`)
+    job_type: str = "custom"
+    readable_after: float = 0.0  # real seconds after creation before reads find the job
+    asset_delay: float = 0.0  # real seconds after success its videos stay `pending`
 
     @property
     def end(self) -> float:
@@ -139,6 +146,10 @@ class SimJob:
 
     def updated(self, now: float) -> float:
         return max(self.history(now)[-1][1], self.progress(now)[1])
+
+    def readable(self, now: float) -> bool:
+        """Whether `GET /jobs/{id}` and the list show the job yet."""
+        return now >= self.created + self.readable_after
 
     def in_flight(self, now: float) -> bool:
         return self.created <= now < self.end

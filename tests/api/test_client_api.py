@@ -49,7 +49,7 @@ def test_dry_run_returns_the_cost_answer(connect):
 
 
 def test_iter_jobs_follows_every_page(connect):
-    sim = simulator(ceiling=100)
+    sim = simulator(ceiling=100, short_page_rate=0.0)
 
     async def go(client):
         made = [(await client.generate(MODEL, {"prompt": f"p{i}"}))["job"]["jobId"] for i in range(5)]
@@ -61,9 +61,22 @@ def test_iter_jobs_follows_every_page(connect):
     assert sim.counters.calls["GET /jobs"] == 3
 
 
+def test_iter_jobs_pages_past_short_and_empty_pages(connect):
+    sim = simulator(ceiling=100, short_page_rate=0.7, seed=2)
+
+    async def go(client):
+        made = [(await client.generate(MODEL, {"prompt": f"p{i}"}))["job"]["jobId"] for i in range(12)]
+        listed = [job["jobId"] async for job in client.iter_jobs(page_size=3)]
+        return made, listed
+
+    made, listed = within(connect(sim), go)
+    assert listed == made[::-1]
+    assert sim.counters.calls["GET /jobs"] > 4  # more pages than 12 / 3: some were short
+
+
 def test_list_jobs_takes_datetimes_and_filters(connect):
     clock = ManualClock()
-    sim = simulator(clock=clock, ceiling=100, duration_range=(10, 10))
+    sim = simulator(clock=clock, ceiling=100, duration_range=(10, 10), short_page_rate=0.0)
 
     async def go(client):
         await client.generate(MODEL, {"prompt": "old"})

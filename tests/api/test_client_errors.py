@@ -248,3 +248,20 @@ def test_a_download_follows_a_redirect_without_credentials():
     client = ScenarioClient("http://api.test/v1", KEY, SECRET, transport=httpx.MockTransport(cdn))
     assert outcome(client, go) == b"video"
     assert seen == [("cdn.test", None), ("edge.test", None)]
+
+
+def _answering(status, body):
+    return ScenarioClient("http://api.test/v1", KEY, SECRET, retry=RetryPolicy(attempts=1),
+                          transport=httpx.MockTransport(lambda request: httpx.Response(status, json=body)))
+
+
+def test_the_error_text_is_read_from_reason_then_message_error_detail_with_the_trace_id():
+    cases = [({"reason": "R", "message": "M", "error": "E"}, "R"),
+             ({"message": "M", "error": "E", "detail": "D"}, "M"),
+             ({"error": "E", "detail": "D"}, "E"),
+             ({"detail": "D", "traceId": "t-1"}, "D (trace id t-1)"),
+             ({"error": {"message": "nested"}, "trace_id": "t-2"}, "nested (trace id t-2)"),
+             ({}, "Bad Request")]
+    for body, text in cases:
+        error = outcome(_answering(400, body), lambda c: c.get_job("job_x"))
+        assert isinstance(error, JobRejected) and error.message == f"GET /jobs/job_x answered 400: {text}"

@@ -66,11 +66,37 @@ def test_failed_job_parses():
 
 
 def test_job_list_parses_across_pages(world):
-    _, _, sdk = world
+    sim, _, sdk = world
     for prompt in ("one", "two", "three"):
         sdk.generate.run_model(MODEL, body={"prompt": prompt})
-    listed = list(sdk.jobs.list(page_size=2))
+    # Whole pages here: the SDK's paginator stops at the first empty page even while
+    # nextPaginationToken is set (BasePage.has_next_page), which the API documents as
+    # possible; test_the_sdk_paginator_stops_at_an_empty_page shows it.
+    sim.short_page_rate = 0.0
+    try:
+        listed = list(sdk.jobs.list(page_size=2))
+    finally:
+        sim.short_page_rate = 0.3
     assert len(listed) >= 3 and all(j.job_type == "custom" for j in listed)
+
+
+def test_the_sdk_paginator_stops_at_an_empty_page_that_batchgen_pages_past():
+    """Short pages are on by default: the SDK loses jobs past an empty page, batchgen does not."""
+    from batchgen.api import ScenarioClient
+    import anyio
+
+    sim = simulator(short_page_rate=1.0, seed=4)  # every page that has a follower is cut
+    with serve_in_thread(sim) as url:
+        with Scenario(api_key=KEY, api_secret=SECRET, base_url=url, max_retries=0) as sdk:
+            made = {sdk.generate.run_model(MODEL, body={"prompt": f"p{i}"}).job.job_id
+                    for i in range(6)}
+            sdk_listed = {j.job_id for j in sdk.jobs.list(page_size=3)}
+
+        async def ours():
+            async with ScenarioClient(url, KEY, SECRET) as client:
+                return {j["jobId"] async for j in client.iter_jobs(page_size=3)}
+        assert anyio.run(ours) == made
+    assert sdk_listed < made
 
 
 def _finished_asset_id(world):

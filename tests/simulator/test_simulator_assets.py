@@ -111,7 +111,7 @@ def test_get_bulk_returns_the_assets_asked_for():
 def test_get_bulk_refuses_more_than_200_ids():
     sim, _, _, asset_id = finished_job()
     answer = request(sim, "POST", "assets/get-bulk", json={"assetIds": [asset_id] * 201})
-    assert answer.status_code == 400 and "200" in answer.json()["message"]
+    assert answer.status_code == 400 and "200" in answer.json()["reason"]
 
 
 def test_an_uploaded_image_becomes_an_image_asset_with_its_size():

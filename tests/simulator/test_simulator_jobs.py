@@ -100,7 +100,7 @@ def test_bodies_the_model_rejects_get_400_with_a_message(body, message):
     sim, _ = sim_with_clock()
     answer = request(sim, "POST", f"generate/custom/{MODEL}", json=body)
     assert answer.status_code == 400
-    assert message in answer.json()["message"]
+    assert message in answer.json()["reason"]
     assert sim.jobs == {}
 
 
@@ -109,13 +109,13 @@ def test_frames_must_be_uploaded_images_and_end_frame_needs_a_start_frame():
     frame = request(sim, "POST", "assets", json={"image": base64.b64encode(png()).decode(), "name": "f.png"})
     frame_id = frame.json()["asset"]["id"]
     alone = request(sim, "POST", f"generate/custom/{MODEL}", json={"prompt": "a", "endFrame": frame_id})
-    assert alone.status_code == 400 and "requires" in alone.json()["message"]
+    assert alone.status_code == 400 and "requires" in alone.json()["reason"]
     ok = request(sim, "POST", f"generate/custom/{MODEL}",
                  json={"prompt": "a", "startFrame": frame_id, "endFrame": frame_id})
     assert ok.status_code == 200
     ten = request(sim, "POST", f"generate/custom/{MODEL}",
                   json={"prompt": "a", "startFrame": frame_id, "duration": "10s"})
-    assert ten.status_code == 400 and "startFrame" in ten.json()["message"]
+    assert ten.status_code == 400 and "startFrame" in ten.json()["reason"]
 
 
 def test_dry_run_answers_269_with_a_cost_and_creates_nothing():
@@ -224,7 +224,7 @@ def test_access_denied_knob_answers_403_naming_the_model_and_plan():
     sim, _ = sim_with_clock(access_denied=True)
     answer = request(sim, "POST", f"generate/custom/{MODEL}", json={"prompt": "a"})
     assert answer.status_code == 403
-    assert MODEL in answer.json()["message"] and "plan" in answer.json()["message"]
+    assert MODEL in answer.json()["reason"] and "plan" in answer.json()["reason"]
 
 
 def test_the_served_model_definition_is_a_knob():

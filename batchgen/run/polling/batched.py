@@ -3,7 +3,8 @@
 `ListPoller.wait_final(job_id)` has the same contract as the per-job poller, but all
 waiting jobs share one loop that asks `GET /jobs?updatedAfter=...` (following
 pagination): each call reports every job that changed since the last one, however
-many are running. When jobs succeed, their download URLs are fetched together with
+many are running (`type=custom`: the API only takes `updatedAfter` with a type or
+status filter). When jobs succeed, their download URLs are fetched together with
 one `POST /assets/get-bulk` and handed to the downloader through `assets`.
 
 When to ask: at most `interval` apart while jobs run, and earlier when jobs are
@@ -280,7 +281,8 @@ class ListPoller:
         await self._settle()
 
     async def _list(self) -> list[dict[str, Any]]:
-        filters: dict[str, Any] = {"page_size": self.timing.page_size}
+        # updatedAfter is only allowed with a type (or status) filter: batchgen's jobs are custom.
+        filters: dict[str, Any] = {"page_size": self.timing.page_size, "type": "custom"}
         if self._cursor is not None:
             filters["updated_after"] = _iso(self._cursor - self.timing.overlap)
         else:
