@@ -312,10 +312,9 @@ class Simulator:
         return json_response(200, {"job": self._job_json(job)})
 
     def _list_jobs(self, request: Request) -> Response:
-        try:
-            query = listing.ListQuery.parse(request.query)
-        except listing.ListRefused as exc:
-            return self._error(400, str(exc))
+        query = listing.ListQuery.parse(request.query)
+        if isinstance(query, str):
+            return self._error(400, query)
         now = self.clock()
         visible = (job for job in self.jobs.values() if job.readable(now))
         jobs, token = listing.page(query, visible, now, self._short_page)

@@ -24,10 +24,6 @@ JOB_STATUSES = ("pending", "queued", "warming-up", "in-progress", "finalizing", 
 _START = [1e18, ""]  # a cursor before every row (rows are sorted newest first)
 
 
-class ListRefused(ValueError):
-    """The query breaks a documented rule: the API answers 400 with this text."""
-
-
 @dataclass(frozen=True)
 class ListQuery:
     """A parsed, checked `GET /jobs` query."""
@@ -42,8 +38,8 @@ class ListQuery:
     workflow_id: str | None
 
     @classmethod
-    def parse(cls, q: dict[str, str]) -> "ListQuery":
-        """Check `q` against the documented rules; ListRefused says which one it breaks."""
+    def parse(cls, q: dict[str, str]) -> "ListQuery | str":
+        """The query, or the documented rule it breaks (the API answers 400 with it)."""
         try:
             page_size = int(q.get("pageSize", "50"))
             created_after = parse_iso(q["createdAfter"]) if "createdAfter" in q else None
@@ -51,21 +47,19 @@ class ListQuery:
             token = q.get("paginationToken")
             cursor = json.loads(base64.urlsafe_b64decode(token)) if token else None
         except (ValueError, binascii.Error):
-            raise ListRefused("Invalid query: pageSize must be an integer, dates ISO-8601, "
-                              "paginationToken as returned by the API") from None
+            return ("Invalid query: pageSize must be an integer, dates ISO-8601, "
+                    "paginationToken as returned by the API")
         if not 1 <= page_size <= 100:
-            raise ListRefused("pageSize must be between 1 and 100")
+            return "pageSize must be between 1 and 100"
         narrowing = [name for name in SORTED_BY_UPDATE if name in q]
         if created_after is not None and narrowing:
-            raise ListRefused(f'"createdAfter" is only allowed without "status", "type", "types" '
-                              f'and "workflowId" (got {", ".join(narrowing)}): use "updatedAfter" '
-                              "with them")
+            return (f'"createdAfter" is only allowed without "status", "type", "types" and '
+                    f'"workflowId" (got {", ".join(narrowing)}): use "updatedAfter" with them')
         if updated_after is not None and not narrowing:
-            raise ListRefused('"updatedAfter" is only allowed with "status", "type", "types" or '
-                              '"workflowId": without them jobs are sorted by creation date, use '
-                              '"createdAfter"')
+            return ('"updatedAfter" is only allowed with "status", "type", "types" or '
+                    '"workflowId": without them jobs are sorted by creation date, use "createdAfter"')
         if "status" in q and q["status"] not in JOB_STATUSES:
-            raise ListRefused(f"status must be one of {', '.join(JOB_STATUSES)}")
+            return f"status must be one of {', '.join(JOB_STATUSES)}"
         types_text = q.get("types", q.get("type"))
         types = None
         if types_text is not None:

@@ -20,7 +20,8 @@ def expiring(tmp_path, monkeypatch):
     monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)
     monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SECRET)
     monkeypatch.delenv("BATCHGEN_LOG", raising=False)
-    sim = Simulator(api_key=KEY, api_secret=SECRET, expire_rate=0.5, seed=1,
+    # Whole list pages keep seed 1's draws for the downloads, so a URL is refused.
+    sim = Simulator(api_key=KEY, api_secret=SECRET, expire_rate=0.5, seed=1, short_page_rate=0.0,
                     duration_range=(5.0, 10.0), time_scale=100.0)
 
     def run(capfd, *options: str) -> tuple[int, str]:
