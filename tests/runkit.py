@@ -69,6 +69,35 @@ def client_for(sim: Simulator, **kw: Any) -> ScenarioClient:
                           transport=httpx.ASGITransport(sim.app), **kw)
 
 
+class LoseGenerateAnswers(httpx.AsyncBaseTransport):
+    """The simulator in process, but every `every`-th generate answer is lost after the
+    job exists (the connection drops before the answer arrives)."""
+
+    def __init__(self, sim: Simulator, every: int):
+        self.inner = httpx.ASGITransport(sim.app)
+        self.every = every
+        self.generates = 0
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and "/generate/" in request.url.path \
+                and "dryRun" not in request.url.params:
+            self.generates += 1
+            if response.status_code == 200 and self.generates % self.every == 0:
+                await response.aread()
+                self.lost += 1
+                raise httpx.ReadError("connection lost before the answer (test)")
+        return response
+
+
+def framed(tmp_path: Path, data: bytes, name: str = "frame.png") -> LocalFrame:
+    """A local frame file holding `data`, as the manifest loader would describe it."""
+    path = tmp_path / name
+    path.write_bytes(data)
+    return LocalFrame(path=path, sha256=hashlib.sha256(data).hexdigest(), display=name)
+
+
 def fast_options(**kw: Any) -> RunOptions:
     """Run options with test-speed timing and no progress bar."""
     kw.setdefault("poll_interval", 0.02)

@@ -20,8 +20,8 @@ from batchgen.simulator import listing, media, model
 from batchgen.simulator.faults import Dice, FaultRates
 from batchgen.simulator.http import (Request, Response, Router, error, json_response, lifespan,
                                      read_request, send_response)
-from batchgen.simulator.state import (FAILURE_MESSAGES, Counters, JobTiming, SimAsset, SimJob, iso,
-                                      new_id, peak_overlap, phases)
+from batchgen.simulator.state import (FAILURE_MESSAGES, Counters, JobTiming, RecordedRequest,
+                                      SimAsset, SimJob, iso, new_id, peak_overlap, phases)
 
 API_PREFIX = "/v1"
 ERROR_FIELDS = ("reason", "message", "error", "detail")
@@ -60,6 +60,7 @@ class Simulator:
     (simulated seconds a video stays `pending`, without URL, after its job succeeded)
     and `rate_limit_style` (`details`: a 429 over the ceiling names it in `details` with
     Retry-After; `bare`: it states nothing; `remaining`: only a body `remainingSeconds`).
+    With `record_requests` (on by default) every request received is kept in `requests`.
     """
 
     def __init__(self, *, api_key: str = "sim-key", api_secret: str = "sim-secret",
@@ -74,7 +75,7 @@ class Simulator:
                  stall_range: tuple[float, float] | None = None,
                  error_field: str = "reason", short_page_rate: float = 0.3,
                  unreadable_for: float = 0.0, asset_pending_for: float = 0.0,
-                 rate_limit_style: str = "details",
+                 rate_limit_style: str = "details", record_requests: bool = True,
                  clock: Callable[[], float] = time.time) -> None:
         low, high = duration_range
         if not 0 < low <= high:
@@ -107,6 +108,8 @@ class Simulator:
         self.unreadable_for = float(unreadable_for)
         self.asset_pending_for = float(asset_pending_for)
         self.rate_limit_style = rate_limit_style
+        self.record_requests = record_requests
+        self.requests: list[RecordedRequest] = []
         self._traces = 0
         self.clock = clock
         self.counters = Counters()
@@ -169,6 +172,8 @@ class Simulator:
 
     def handle(self, request: Request) -> Response:
         """Answer one request (synchronously: the state lives in memory)."""
+        if self.record_requests:
+            self.requests.append(_recorded(request))
         if request.path.startswith("/cdn/"):
             self.counters.calls["GET /cdn"] += 1
             return self._cdn(request)
@@ -448,3 +453,12 @@ class Simulator:
             asset.first_download = self.clock()
         return Response(200, asset.data, asset.mime_type,
                         {"cache-control": f"private, max-age={math.floor(self.url_lifetime)}"})
+
+
+def _recorded(request: Request) -> RecordedRequest:
+    headers = {k: v for k, v in request.headers.items() if k != "authorization"}
+    try:
+        body = request.json() if request.body else None
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    return RecordedRequest(request.method, request.path, dict(request.query), headers, body)

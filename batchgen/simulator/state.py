@@ -170,6 +170,17 @@ class Counters:
 
 
 @dataclass(frozen=True)
+class RecordedRequest:
+    """One request as the simulator received it, for contract tests (credentials left out)."""
+
+    method: str
+    path: str  # as sent: /v1/..., /cdn/... or /upload-parts/...
+    query: dict[str, str]
+    headers: dict[str, str]  # lower-case names, without `authorization`
+    body: Any  # the JSON body; None without one, or for a body that is not JSON
+
+
+@dataclass(frozen=True)
 class JobTiming:
     """Server-side timing of one job, for benchmarks (all real epoch seconds)."""
 

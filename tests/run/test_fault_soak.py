@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import sdkcontract
+
 from batchgen.cli import main
 from batchgen.jobs import canonical_json
 from batchgen.ledger.events import read_events
@@ -66,6 +68,7 @@ class Soak:
     server_jobs: set[str]
     server_failures: dict[str, tuple[str, str]]  # jobId -> (error, hint) the server chose
     counters: Counters
+    requests: list  # every request the simulator received during the faulty run
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +88,7 @@ def soak(tmp_path_factory):
         out = tmp / "out" / "soak"
         yield Soak(manifest, out, sim, url, code, read_events(out / "ledger.jsonl"), set(sim.jobs),
                    {job_id: job.failure for job_id, job in sim.jobs.items() if job.failure},
-                   copy.deepcopy(sim.counters))
+                   copy.deepcopy(sim.counters), list(sim.requests))
 
 
 def test_the_faults_were_really_injected(soak):
@@ -93,6 +96,11 @@ def test_the_faults_were_really_injected(soak):
     assert soak.server_failures and c.server_errors and c.rate_limited and c.dropped
     assert c.expired, "no signed URL was refused as expired"
     assert len(replay(soak.events).jobs) == 300
+
+
+def test_every_request_of_the_soak_is_one_the_official_sdk_defines(soak):
+    assert len(soak.requests) > 600
+    assert sdkcontract.check_all(soak.requests) == []
 
 
 def test_every_job_the_server_did_not_fail_succeeded_with_a_verified_file(soak):

@@ -3,30 +3,9 @@ error bodies, all on by default): polling and lost-answer recovery need no per-j
 
 from __future__ import annotations
 
-import httpx
-
 from batchgen.api import ScenarioClient
-from runkit import FAST_RETRY, KEY, SECRET, events, make_batch, make_job, run, simulator
-
-
-class LoseGenerateAnswers(httpx.AsyncBaseTransport):
-    """The simulator, but every `every`-th generate answer is lost after the job exists."""
-
-    def __init__(self, sim, every: int):
-        self.inner = httpx.ASGITransport(sim.app)
-        self.every = every
-        self.generates = 0
-        self.lost = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self.inner.handle_async_request(request)
-        if request.method == "POST" and "/generate/" in request.url.path:
-            self.generates += 1
-            if response.status_code == 200 and self.generates % self.every == 0:
-                await response.aread()
-                self.lost += 1
-                raise httpx.ReadError("connection lost before the answer (test)")
-        return response
+from runkit import (FAST_RETRY, KEY, SECRET, LoseGenerateAnswers, events, make_batch, make_job,
+                    run, simulator)
 
 
 def test_polling_and_recovery_on_the_strict_simulator_make_no_per_job_call(tmp_path):
