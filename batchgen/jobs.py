@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any, Mapping
 
 KEY_LENGTH = 16
-FRAME_FIELDS = ("startFrame", "endFrame")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ def estimate_command(args: argparse.Namespace) -> int:
     from batchgen.manifest.load import load_batch
 
     batch = load_batch(args.manifest)
-    client = open_client(args)  # credentials are checked before anything is sent
+    # credentials are checked before anything is sent; --simulate serves the batch's models
+    client = open_client(args, models=batch.models.models)
 
     async def go() -> Estimate:
         async with client:

@@ -131,7 +131,7 @@ async def _run(batch: Any, args: argparse.Namespace, options: RunOptions) -> Run
     sim_knobs = {"time_scale": SIMULATE_TIME_SCALE} if args.simulate else {}
     from batchgen.run.runner import run_batch
 
-    async with open_client(args, **sim_knobs) as client:
+    async with open_client(args, models=batch.models.models, **sim_knobs) as client:
         return await run_batch(batch, client, options=options)
 
 

@@ -1,4 +1,8 @@
-"""`batchgen schema check [MODEL]`: has the live model drifted from the shipped JSON Schema?"""
+"""`batchgen schema check [MODEL]`: has the live model drifted from its JSON Schema?
+
+MODEL is a model id (its schema is `models/<id>.schema.json` in the current folder,
+else the shipped one) or the path of a `<model-id>.schema.json` file.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +12,23 @@ import sys
 
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.errors import AccessDenied, APIError, UsageError
-from batchgen.models.schema import MODEL_ID, MODEL_SCHEMA, load_schema
-
-# The models batchgen ships a request-body schema for.
-SHIPPED = {MODEL_ID: MODEL_SCHEMA}
+from batchgen.models.catalog import DEFAULT_MODEL, SUFFIX
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "schema", help="check the shipped model schema against the live API",
-        description="Work with the model schemas batchgen ships.")
+        "schema", help="check a model schema against the live API",
+        description="Work with model schemas: the shipped ones and models/<model-id>.schema.json "
+        "beside a manifest.")
     actions = parser.add_subparsers(dest="schema_action", required=True, metavar="ACTION")
     check = actions.add_parser(
-        "check", help="report every difference between the live model and the shipped schema",
+        "check", help="report every difference between the live model and its schema",
         description="Fetch the model's live definition (GET /models/{id}) and report every "
-        "difference from the shipped JSON Schema: allowed values, defaults, required rules, "
+        "difference from its JSON Schema: allowed values, defaults, required rules, "
         "length limits. Exit 0: in sync; 1: drifted; 2: cannot check; 3: access refused.")
-    check.add_argument("model", metavar="MODEL", nargs="?", default=MODEL_ID,
-                       help=f"model id (default {MODEL_ID})")
+    check.add_argument("model", metavar="MODEL", nargs="?", default=DEFAULT_MODEL,
+                       help=f"model id (default {DEFAULT_MODEL}; its schema is "
+                       f"models/<id>{SUFFIX} here, else the shipped one) or a schema file")
     check.add_argument("--json", action="store_true", help="print one JSON object")
     add_api_options(check)
     check.set_defaults(func=check_command)
@@ -35,17 +38,17 @@ def check_command(args: argparse.Namespace) -> int:
     """Handle `batchgen schema check`."""
     import anyio
 
+    from batchgen.models import catalog
     from batchgen.models.drift import compare, model_inputs
 
-    if args.model not in SHIPPED:
-        raise UsageError(f"batchgen ships no schema for {args.model}; it ships one for "
-                         f"{', '.join(SHIPPED)}")
-    schema = load_schema(SHIPPED[args.model])
-    client = open_client(args)
+    model = _model(args.model)
+    schema, shown = model.schema, model.origin
+    which = "the shipped schema" if model is catalog.shipped().get(model.id) else "its schema"
+    client = open_client(args, models=[model])
 
     async def fetch() -> dict:
         async with client:
-            return await client.get_model(args.model)
+            return await client.get_model(model.id)
 
     try:
         definition = anyio.run(fetch)
@@ -53,21 +56,39 @@ def check_command(args: argparse.Namespace) -> int:
     except AccessDenied:
         raise
     except APIError as exc:
-        raise UsageError(f"could not fetch the definition of {args.model}: {exc.message}") from None
+        raise UsageError(f"could not fetch the definition of {model.id}: {exc.message}") from None
     except ValueError as exc:
-        raise UsageError(f"the API's definition of {args.model} cannot be read: {exc}") from None
+        raise UsageError(f"the API's definition of {model.id} cannot be read: {exc}") from None
     differences = compare(inputs, schema)
     if args.json:
-        print(json.dumps({"model": args.model, "schema": SHIPPED[args.model],
+        print(json.dumps({"model": model.id, "schema": shown,
                           "drifted": bool(differences),
                           "differences": [d.to_json() for d in differences]},
                          indent=2, ensure_ascii=False))
     elif differences:
-        print(f"{args.model}: the live model differs from the shipped schema "
-              f"({SHIPPED[args.model]}) in {len(differences)} way"
+        print(f"{model.id}: the live model differs from {which} "
+              f"({shown}) in {len(differences)} way"
               f"{'s' if len(differences) != 1 else ''}:", file=sys.stdout)
         for difference in differences:
             print(f"  {difference}")
     else:
-        print(f"{args.model}: the live model matches the shipped schema ({SHIPPED[args.model]})")
+        print(f"{model.id}: the live model matches {which} ({shown})")
     return 1 if differences else 0
+
+
+def _model(name: str):
+    """The model MODEL names: a schema file, else an id found here or shipped."""
+    from pathlib import Path
+
+    from batchgen.models import catalog
+
+    path = Path(name)
+    if name.endswith(SUFFIX) and path.is_file():
+        model, problems = catalog.read(path)
+    else:
+        model, problems = catalog.find(name, Path.cwd())
+        if model is None and name not in catalog.local_ids(Path.cwd()):
+            problems = [catalog.unknown_message(name, Path.cwd())]
+    if model is None:
+        raise UsageError("; ".join(str(p) for p in problems))
+    return model

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 
 from batchgen.cli.argtypes import non_negative_float, port, positive_float, positive_int, rate
 from batchgen.errors import UsageError
@@ -63,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible runs")
     parser.add_argument("--access-denied", action="store_true",
                         help="answer generate with 403, as for a plan without the model")
+    parser.add_argument("--models", metavar="DIR", action="append", default=[],
+                        help="also serve every models/<model-id>.schema.json of this folder "
+                        "(a manifest's folder, or its models/ folder); repeatable")
     parser.set_defaults(func=run)
 
 
@@ -88,6 +92,9 @@ def build_simulator(args: argparse.Namespace):
 
     if args.duration[0] > args.duration[1]:
         raise UsageError(f"--duration {args.duration[0]:g} {args.duration[1]:g}: MIN is above MAX")
+    from batchgen.models.catalog import models_in
+
+    models = [m for folder in args.models for m in models_in(Path(folder)).values()]
     key, secret = os.environ.get(KEY_VARIABLE), os.environ.get(SECRET_VARIABLE)
     from_env = bool(key and secret)
     sim = Simulator(
@@ -98,7 +105,7 @@ def build_simulator(args: argparse.Namespace):
         truncate_rate=args.truncate_rate, failure_rate=args.failure_rate,
         after_create_rate=args.after_create_rate, rate_limit_rate=args.rate_limit_rate,
         expire_rate=args.expire_rate, seed=args.seed,
-        access_denied=args.access_denied, error_field=args.error_field,
+        models=models, access_denied=args.access_denied, error_field=args.error_field,
         short_page_rate=args.short_page_rate, unreadable_for=args.unreadable_for,
         asset_pending_for=args.asset_pending_for, rate_limit_style=args.rate_limit_style)
     return sim, from_env

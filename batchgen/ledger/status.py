@@ -226,8 +226,8 @@ def _has_ledger_or_snapshot(folder: Path) -> bool:
 
 
 def _job_description(job: Any) -> dict[str, Any]:
-    return {"key": job.key, "id": job.id, "sample": job.sample, "prompt": job.prompt,
-            "params": dict(job.params), "variables": dict(job.variables),
+    return {"key": job.key, "id": job.id, "sample": job.sample, "model": job.model,
+            "prompt": job.prompt, "params": dict(job.params), "variables": dict(job.variables),
             "filename": job.filename}
 
 
@@ -246,7 +246,8 @@ def _record(description: dict[str, Any], found: tuple[KeyState | Brief, str] | N
     if found is None:
         return {"key": description["key"], "id": get("id"), "sample": get("sample"),
                 "prompt": get("prompt"), "params": get("params") or {}, "state": PENDING,
-                "jobId": None, "files": [], "error": None, "variables": get("variables") or {},
+                "jobId": None, "files": [], "error": None, "model": get("model"),
+                "variables": get("variables") or {},
                 "cost": None, "submittedAt": None, "finishedAt": None, "hint": None,
                 "output": None}
     ks, output = found
@@ -255,7 +256,8 @@ def _record(description: dict[str, Any], found: tuple[KeyState | Brief, str] | N
         "key": description["key"], "id": get("id"), "sample": get("sample"),
         "prompt": get("prompt"), "params": get("params") or {}, "state": ks.state,
         "jobId": ks.job_id, "files": _files(ks.files, output),
-        "error": ks.error if failed else None, "variables": get("variables") or {},
+        "error": ks.error if failed else None, "model": get("model"),
+        "variables": get("variables") or {},
         "cost": ks.cost, "submittedAt": ks.submitted_t,
         "finishedAt": ks.finished_t if failed or ks.state == SUCCEEDED else None,
         "hint": ks.hint if failed else None, "output": output,

@@ -11,9 +11,9 @@ import csv
 import difflib
 import io
 
-from batchgen.models import schema as modelschema
 from batchgen.errors import Problem
 from batchgen.manifest.yamlsafe import LineDict
+from batchgen.models.catalog import ModelSet
 
 PROMPT_FIELDS = ("prompt", "id", "samples")
 _TRUE = {"true", "yes", "1"}
@@ -30,12 +30,12 @@ def decode_text(data: bytes, display: str) -> tuple[str | None, list[Problem]]:
                               f"0x{data[exc.start]:02x} cannot be read); save it as UTF-8")]
 
 
-def columns() -> tuple[str, ...]:
-    """Every column a CSV prompt file may have."""
-    return PROMPT_FIELDS + modelschema.param_names()
+def columns(models: ModelSet) -> tuple[str, ...]:
+    """Every column a CSV prompt file of these models may have."""
+    return PROMPT_FIELDS + models.params
 
 
-def parse_rows(text: str, display: str) -> tuple[list[LineDict], list[Problem]]:
+def parse_rows(text: str, display: str, models: ModelSet) -> tuple[list[LineDict], list[Problem]]:
     """The rows of a CSV prompt file as LineDicts of typed values, and every problem found.
 
     An empty cell sets nothing; booleans accept true/false/yes/no/1/0 in any case; a value
@@ -54,7 +54,7 @@ def parse_rows(text: str, display: str) -> tuple[list[LineDict], list[Problem]]:
             line, start = start, reader.line_num + 1
             if header is None:
                 header = [c.strip() for c in cells]
-                problems += _header_problems(header, display)
+                problems += _header_problems(header, display, models)
                 continue
             if not any(c.strip() for c in cells):
                 continue
@@ -63,12 +63,12 @@ def parse_rows(text: str, display: str) -> tuple[list[LineDict], list[Problem]]:
                                         f"header names {len(header)} columns; quote cells that "
                                         "contain commas"))
                 continue
-            rows.append(_row(header, cells, line))
+            rows.append(_row(header, cells, line, models))
     except csv.Error as exc:
         line = reader.line_num or start
         if "field larger than field limit" in str(exc):
             reason = (f"a cell is longer than {csv.field_size_limit():,} characters "
-                      f"(a prompt may have at most {modelschema.prompt_limits()[1]:,})")
+                      f"(a prompt may have at most {models.prompt_max:,})")
         elif "EOF" in str(exc) or "end of data" in str(exc):
             line = start
             reason = "a quoted cell starting on this line has no closing quote"
@@ -84,8 +84,8 @@ def parse_rows(text: str, display: str) -> tuple[list[LineDict], list[Problem]]:
     return (rows if not problems else []), problems
 
 
-def _header_problems(header: list[str], display: str) -> list[Problem]:
-    known = columns()
+def _header_problems(header: list[str], display: str, models: ModelSet) -> list[Problem]:
+    known = columns(models)
     problems = []
     seen: set[str] = set()
     for name in header:
@@ -102,21 +102,21 @@ def _header_problems(header: list[str], display: str) -> list[Problem]:
     return problems
 
 
-def _row(header: list[str], cells: list[str], line: int) -> LineDict:
+def _row(header: list[str], cells: list[str], line: int, models: ModelSet) -> LineDict:
     row = LineDict()
     row.line = line
     row.lines = {}  # every cell is on the row's line, which line_of() falls back to
     for name, raw in zip(header, cells):
         value = raw.strip()
         if value:
-            row[name] = _typed(name, value)
+            row[name] = _typed(name, value, models)
     return row
 
 
-def _typed(name: str, value: str) -> object:
+def _typed(name: str, value: str, models: ModelSet) -> object:
     if name == "samples":
         return int(value) if value.isdigit() else value
-    if name in modelschema.param_names() and modelschema.param_type(name) == "boolean":
+    if name in models.params and models.param_type(name) == "boolean":
         low = value.lower()
         if low in _TRUE:
             return True

@@ -1,7 +1,8 @@
 """Reading a manifest (YAML or CSV) into a checked `Manifest`, every problem located.
 
-This stage checks the document's shape against schemas/manifest.schema.json, reads the
-CSV files it names and the frame images it points at. How prompts and the matrix turn
+This stage finds the models the manifest names (models/catalog.py), checks the
+document's shape against schemas/manifest.schema.json completed with those models'
+parameters, reads the CSV files it names and the frame images it points at. How prompts and the matrix turn
 into jobs is expand.py's business.
 """
 
@@ -15,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from batchgen.manifest import csvfile
-from batchgen.models import schema as modelschema
-from batchgen.manifest import templates as naming
+from batchgen.models import catalog
+from batchgen.models.catalog import ModelSet
+from batchgen.models.schema import describe, unknown_keys
+from batchgen.manifest.templates import safe
 from batchgen.errors import ManifestError, Problem
 from batchgen.jobs import LocalFrame
 from batchgen.manifest.yamlsafe import LineDict, LineList, line_of, load_yaml
@@ -47,7 +50,8 @@ class Manifest:
     display: str
     base: Path  # the manifest's folder (absolute, symlinks resolved)
     name: str
-    model: str
+    model: str  # the default model's id
+    models: ModelSet  # every model the manifest uses, the default first
     output: Path  # absolute
     filename: str | None
     defaults: dict[str, Any]
@@ -101,11 +105,14 @@ def read_manifest(path: str | os.PathLike[str]) -> Manifest:
 
 
 def _csv_manifest(source: Path, display: str, base: Path, text: str) -> Manifest:
-    prompts, problems = _csv_prompts(text, display, base)
+    models, problems = _models([(catalog.DEFAULT_MODEL, None)], display, base)
+    if problems:
+        raise ManifestError(problems)
+    prompts, problems = _csv_prompts(text, display, base, models)
     if problems:
         raise ManifestError(problems)
     name = source.stem
-    return Manifest(source, display, base, name, modelschema.MODEL_ID, base / "out" / name,
+    return Manifest(source, display, base, name, models.default.id, models, base / "out" / name,
                     None, {}, prompts, {}, [], [], 1, "error", None)
 
 
@@ -116,11 +123,11 @@ def _yaml_manifest(source: Path, display: str, base: Path, text: str) -> Manifes
         raise ManifestError([Problem(display, getattr(doc, "line", 1), (
             f"the manifest is {kind}; it must be a mapping with keys such as version: 1, name "
             "and prompts"))])
+    models, problems = _models(_named_models(doc), display, base)
     view = _schema_view(doc)
-    colons = _colon_prompts(view, display)
-    problems = sorted(list(colons.values()) + schema_problems(
-        view, display, modelschema.validator(modelschema.MANIFEST_SCHEMA), skip=set(colons)),
-        key=lambda p: p.line or 0)
+    colons = _colon_prompts(view, display, models)
+    problems = sorted(problems + list(colons.values()) + schema_problems(
+        view, display, models.validator(), skip=set(colons)), key=lambda p: p.line or 0)
     if problems:
         raise ManifestError(problems)
     prompts: list[PromptSpec] = []
@@ -129,24 +136,61 @@ def _yaml_manifest(source: Path, display: str, base: Path, text: str) -> Manifes
         if isinstance(entry, str):
             prompts.append(PromptSpec(entry, None, {}, None, display, line, base))
         elif "csv" in entry:
-            found, more = _csv_reference(entry["csv"], display, line, base)
+            found, more = _csv_reference(entry["csv"], display, line, base, models)
             prompts += found
             problems += more
         else:
-            prompts.append(_mapping_prompt(entry, display, base))
+            prompts.append(_mapping_prompt(entry, display, base, models))
     if problems:
         raise ManifestError(problems)
     name = doc.get("name") or source.stem
     matrix = doc.get("matrix") or {}
-    output = base / doc["output"] if "output" in doc else base / "out" / naming.safe(name)
+    output = base / doc["output"] if "output" in doc else base / "out" / safe(name)
     return Manifest(
-        source=source, display=display, base=base, name=name,
-        model=doc.get("model", modelschema.MODEL_ID), output=Path(os.path.abspath(output)),
+        source=source, display=display, base=base, name=name, model=models.default.id,
+        models=models, output=Path(os.path.abspath(output)),
         filename=doc.get("filename"), defaults=dict(doc.get("defaults") or {}), prompts=prompts,
         axes={k: list(v) for k, v in matrix.items() if k not in ("exclude", "include")},
         exclude=list(matrix.get("exclude") or []), include=list(matrix.get("include") or []),
         samples=int(doc.get("samples", 1)), on_invalid=doc.get("on_invalid", "error"),
         max_jobs=int(doc["max_jobs"]) if "max_jobs" in doc else None, doc=doc)
+
+
+def _named_models(doc: LineDict) -> list[tuple[Any, int | None]]:
+    """Every model id the document names, with its line: `model:` (else the default)
+    first, then the matrix's `model` axis and `include` entries."""
+    named = [(doc.get("model", catalog.DEFAULT_MODEL), line_of(doc, "model"))]
+    matrix = doc.get("matrix")
+    if isinstance(matrix, dict):
+        axis = matrix.get("model")
+        if isinstance(axis, list):
+            named += [(value, line_of(axis, i)) for i, value in enumerate(axis)]
+        for entry in matrix.get("include") or []:
+            if isinstance(entry, dict) and "model" in entry:
+                named.append((entry["model"], line_of(entry, "model")))
+    return named
+
+
+def _models(named: list[tuple[Any, int | None]], display: str, base: Path
+            ) -> tuple[ModelSet, list[Problem]]:
+    """The models of these ids, found in the manifest's `models/` folder or shipped.
+
+    An id no schema describes is a problem at its line; a value that is not a string
+    is left to the schema check. With no usable model, the default one stands in so
+    that the rest of the document can still be checked.
+    """
+    found: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for model_id, line in named:
+        if not isinstance(model_id, str) or model_id in found:
+            continue
+        model, why = catalog.find(model_id, base)
+        if model is None and model_id not in catalog.local_ids(base):
+            why = [Problem(display, line, catalog.unknown_message(model_id, base))]
+        found[model_id] = model
+        problems += why
+    usable = tuple(m for m in found.values() if m is not None)
+    return (ModelSet(usable) if usable else catalog.default_set()), problems
 
 
 def _schema_view(doc: LineDict) -> LineDict:
@@ -167,7 +211,7 @@ def _schema_view(doc: LineDict) -> LineDict:
     return view
 
 
-def _colon_prompts(doc: LineDict, display: str) -> dict[tuple[str, int], Problem]:
+def _colon_prompts(doc: LineDict, display: str, models: ModelSet) -> dict[tuple[str, int], Problem]:
     """Plain prompts that YAML read as a mapping because they contain ": ".
 
     `- Shot 1: a lighthouse` is the mapping {"Shot 1": "a lighthouse"}; saying so beats
@@ -176,8 +220,7 @@ def _colon_prompts(doc: LineDict, display: str) -> dict[tuple[str, int], Problem
     prompts = doc.get("prompts")
     if not isinstance(prompts, list):
         return {}
-    known = set(modelschema.load_schema(modelschema.MANIFEST_SCHEMA)["$defs"]["promptMapping"]
-                ["properties"]) | {"csv"}
+    known = set(models.validator("/$defs/promptMapping").schema["properties"]) | {"csv"}
     found = {}
     for i, entry in enumerate(prompts):
         if isinstance(entry, dict) and len(entry) == 1 and not set(entry) & known:
@@ -198,12 +241,12 @@ def schema_problems(instance: Any, display: str, validator: Any,
             continue
         container = _container(instance, error.path)
         if error.validator == "additionalProperties":
-            for key, message in modelschema.unknown_keys(error):
+            for key, message in unknown_keys(error):
                 problems.append(Problem(display, line_of(error.instance, key), message))
             continue
         path = list(error.path)
         line = line_of(container, path[-1]) if path else line_of(instance)
-        problems.append(Problem(display, line, modelschema.describe(error)))
+        problems.append(Problem(display, line, describe(error)))
     return sorted(problems, key=lambda p: p.line or 0)
 
 
@@ -214,8 +257,8 @@ def _container(root: Any, path: Any) -> Any:
     return node
 
 
-def _mapping_prompt(entry: LineDict, file: str, base: Path) -> PromptSpec:
-    params = modelschema.param_names()
+def _mapping_prompt(entry: LineDict, file: str, base: Path, models: ModelSet) -> PromptSpec:
+    params = models.params
     return PromptSpec(
         text=entry["prompt"], id=entry.get("id"),
         fields={k: v for k, v in entry.items() if k in params},
@@ -223,7 +266,7 @@ def _mapping_prompt(entry: LineDict, file: str, base: Path) -> PromptSpec:
         file=file, line=entry.line, base=base, lines=dict(entry.lines))
 
 
-def _csv_reference(value: str, file: str, line: int | None, base: Path
+def _csv_reference(value: str, file: str, line: int | None, base: Path, models: ModelSet
                    ) -> tuple[list[PromptSpec], list[Problem]]:
     path, reason = inside(base, base, value, "the CSV file")
     if path is None:
@@ -235,32 +278,32 @@ def _csv_reference(value: str, file: str, line: int | None, base: Path
     text, problems = csvfile.decode_text(data, display)
     if text is None:
         return [], problems
-    return _csv_prompts(text, display, path.parent)
+    return _csv_prompts(text, display, path.parent, models)
 
 
-def _csv_prompts(text: str, display: str, base: Path) -> tuple[list[PromptSpec], list[Problem]]:
-    rows, problems = csvfile.parse_rows(text, display)
+def _csv_prompts(text: str, display: str, base: Path, models: ModelSet
+                 ) -> tuple[list[PromptSpec], list[Problem]]:
+    rows, problems = csvfile.parse_rows(text, display, models)
     prompts = []
     for row in rows:
         if "prompt" not in row:
             problems.append(Problem(display, row.line, "the prompt cell of this row is empty"))
             continue
-        messages = [m for name, value in row.items() for m in _cell_messages(name, value)]
+        messages = [m for name, value in row.items() for m in _cell_messages(models, name, value)]
         if messages:
             problems += [Problem(display, row.line, message) for message in messages]
             continue
-        prompts.append(_mapping_prompt(row, display, base))
+        prompts.append(_mapping_prompt(row, display, base, models))
     return prompts, problems
 
 
 @lru_cache(maxsize=65536)
-def _cell_messages(name: str, value: Any) -> tuple[str, ...]:
+def _cell_messages(models: ModelSet, name: str, value: Any) -> tuple[str, ...]:
     """What the prompt-mapping schema says about one CSV cell (cached: cells repeat a lot)."""
     if name == "prompt":
         return ()  # any text; emptiness and length are checked once substituted
     row = {"prompt": "x", name: value}
-    validator = modelschema.validator(modelschema.MANIFEST_SCHEMA, "/$defs/promptMapping")
-    return tuple(modelschema.describe(e) for e in validator.iter_errors(row))
+    return tuple(describe(e) for e in models.validator("/$defs/promptMapping").iter_errors(row))
 
 
 def _read_bytes(path: Path, file: str, line: int | None, shown: str, *, what: str

@@ -2,7 +2,9 @@
 
 Precedence is defaults < matrix combination < the prompt's own fields, with the model's
 defaults under everything, so writing a default explicitly or leaving it out gives the
-same job key. Jobs whose request bodies come out identical are merged (the first is
+same job key. A combination's model is its `model` axis value, else the manifest's
+`model`; a parameter applies to the jobs whose model has it (in a sweep over models
+with different parameters, the others' jobs go without it). Jobs whose request bodies come out identical are merged (the first is
 kept). Order: prompts as written, then combinations (the matrix product in the order
 its axes are written, then `include`), then samples.
 """
@@ -18,12 +20,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from batchgen.models import schema as modelschema
 from batchgen.manifest import templates as naming
 from batchgen.errors import ManifestError, Problem
-from batchgen.jobs import FRAME_FIELDS, KEY_LENGTH, Job, LocalFrame, canonical_json, job_label
+from batchgen.jobs import KEY_LENGTH, Job, LocalFrame, canonical_json, job_label
 from batchgen.manifest.document import Manifest, PromptSpec
-from batchgen.manifest.references import Prepared, prepare
+from batchgen.manifest.references import MODEL, Prepared, prepare
+from batchgen.models.model import Model, RuleProblem
 
 DEFAULT_MAX_JOBS = 100_000
 MAX_COLLISIONS_SHOWN = 10
@@ -95,7 +97,7 @@ def combinations(m: Manifest) -> list[dict[str, Any]]:
     after exclusion, so an explicit include always runs; axes an entry does not name
     take each of their values.
     """
-    defaults = {**modelschema.param_defaults(), **m.defaults}
+    defaults = {**m.models.default.defaults(), **m.defaults, MODEL: m.model}
     names = list(m.axes)
     result: list[dict[str, Any]] = []
     seen: set[frozenset[tuple[str, Any]]] = set()
@@ -129,7 +131,7 @@ class _Body:
     """What every job with the same parameters shares (and the same frame folder)."""
 
     params: dict[str, Any]
-    rules: tuple[modelschema.RuleProblem, ...]  # model rules the parameters break
+    rules: tuple[RuleProblem, ...]  # model rules the parameters break
     frames: dict[str, LocalFrame]
     head: str  # canonical JSON of the identity body before "prompt"...
     tail: str  # ...and after it (keys sort around "prompt")
@@ -147,8 +149,7 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
     # The loops below run once per job (100,000 of them in 0.5 s), so what does not
     # depend on the job is computed once per prompt, per combination or per variant,
     # and lookups are by position rather than by composite key.
-    params_names = set(modelschema.param_names())
-    defaults = {**modelschema.param_defaults(), **m.defaults}
+    params_names = set(m.models.params)
     fname = prepared.filename
     render_file = fname.renderer()
     with_slug = "slug" in fname.names
@@ -161,23 +162,24 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
     files: dict[str, Job] = {}
     collisions: list[tuple[Job, Job]] = []
     show_combo = bool(m.axes) or bool(m.include)
-    model_json = canonical_json(m.model)
+    combo_models = [m.models.by_id[c.get(MODEL, m.model)] for c in combos]
+    model_json = {model.id: canonical_json(model.id) for model in m.models.models}
+    model_safe = {model.id: _safe(model.id) for model in m.models.models}
     # Combinations differing only in prompt variables get one parameters dict, so
-    # bodies are built per distinct parameter set, not per combination.
+    # bodies are built per distinct (model, parameter set), not per combination.
     distinct: dict[str, dict[str, Any]] = {}
-    combo_params = [distinct.setdefault(canonical_json(p), p) for p in (
-        {**defaults, **{k: v for k, v in c.items() if k in params_names}} for c in combos)]
+    combo_params = [distinct.setdefault(canonical_json([model.id, p]), p) for model, p in (
+        (model, _params(model, m.defaults, c)) for model, c in zip(combo_models, combos))]
     bodies: dict[Any, _Body] = {}
-    combo_text = [{k: naming.plain(v) for k, v in c.items() if k not in params_names}
+    combo_text = [{k: naming.plain(v) for k, v in c.items() if k not in params_names and k != MODEL}
                   for c in combos]
     # Prompts with the same own fields (and folder, for frames) share their variants;
     # prompts using the same variables share the variables' dicts. Both by combination.
     variant_tables: dict[tuple[Any, ...], list[_Variant | None]] = {}
     variable_tables: dict[tuple[str, ...], list[dict[str, str] | None]] = {}
-    prompt_checked: dict[str, str | None] = {}
-    # The distinct (parameters, variables) of the jobs, in job order: the axes' values.
-    occurring: dict[tuple[int, int], tuple[dict[str, Any], dict[str, str]]] = {}
-    check_prompt = modelschema.prompt_problem
+    prompt_checked: dict[str, dict[str, str | None]] = {model.id: {} for model in m.models.models}
+    # The distinct (parameters, variables, model) of the jobs, in job order: the axes' values.
+    occurring: dict[tuple[int, int], tuple[dict[str, Any], dict[str, str], str]] = {}
     sha256 = hashlib.sha256
 
     for index, (spec, template, pid) in enumerate(zip(m.prompts, prepared.prompts, prepared.ids), 1):
@@ -190,14 +192,16 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
                                           [None] * len(combos))
         picked = variable_tables.setdefault(used, [None] * len(combos))
         for number, combo in enumerate(combos, 1):
+            model = combo_models[number - 1]
             variant = table[number - 1]
             if variant is None:
                 shared = combo_params[number - 1]
                 body_key = (spec.base, fields, id(shared)) if fields else id(shared)
                 body = bodies.get(body_key)
                 if body is None:
-                    body = bodies[body_key] = _body({**shared, **spec.fields} if fields else shared,
-                                                    spec, m, prepared.frames)
+                    own = {k: v for k, v in spec.fields.items() if k in model.params}
+                    body = bodies[body_key] = _body({**shared, **own} if own else shared,
+                                                    spec, m, prepared.frames, model)
                 variant = table[number - 1] = _Variant(body, _file_values(
                     body.params, combo_text[number - 1], file_names))
             body = variant.body
@@ -214,9 +218,10 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
                 texts = combo_text[number - 1]
                 variables = picked[number - 1] = {n: texts[n] for n in used}
             text = render_prompt(variables) if render_prompt else spec.text
-            problem = prompt_checked.get(text, "")
+            checked = prompt_checked[model.id]
+            problem = checked.get(text, "")
             if problem == "":
-                problem = prompt_checked[text] = check_prompt(text)
+                problem = checked[text] = model.prompt_problem(text)
                 if problem:
                     label = _label(pid, number, combo, body.params, show_combo and bool(used))
                     problems.append(Problem(spec.file, spec.line, problem, job=label))
@@ -225,7 +230,7 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
             # jobs.job_key() of the identity body, serialized once for every sample:
             # canonical_json sorts keys, so {"body", "model", "sample"} come in this order
             # (a test checks every key against job_key).
-            body_json = f'{{"body":{body.head}{_JSON_TEXT(text)}{body.tail},"model":{model_json}'
+            body_json = f'{{"body":{body.head}{_JSON_TEXT(text)}{body.tail},"model":{model_json[model.id]}'
             key_head = f'{body_json},"sample":'
             request = sha256(f"{body_json}}}".encode()).hexdigest()[:KEY_LENGTH]  # jobs.body_hash
             for sample in sample_numbers:
@@ -233,17 +238,18 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
                 if key in keys:
                     continue  # an identical job came first: merged
                 keys.add(key)
-                values = dict(variant.file_values, id=safe_id, index=index, sample=sample, key=key)
+                values = dict(variant.file_values, id=safe_id, index=index, sample=sample, key=key,
+                              model=model_safe[model.id])
                 if with_slug:
                     values["slug"] = _slug(text)
                 # Positional, in Job's field order: 40 % faster than keywords here.
-                job = Job(key, pid, index, sample, m.model, text, body.params, body.frames,
+                job = Job(key, pid, index, sample, model.id, text, body.params, body.frames,
                           variables, render_file(values), spec.file, spec.line, request)
                 first = files.setdefault(job.filename.casefold(), job)
                 if first is not job:
                     collisions.append((first, job))
                 jobs.append(job)
-                occurring[id(body.params), id(variables)] = (body.params, variables)
+                occurring[id(body.params), id(variables)] = (body.params, variables, model.id)
     problems += _collision_problems(m, fname, collisions, list(dict.fromkeys(
         [*m.axes, *(k for entry in m.include for k in entry)])))
     if problems:
@@ -256,11 +262,19 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
 _JSON_TEXT = json.encoder.encode_basestring  # canonical_json of a str (ensure_ascii=False)
 
 
+def _params(model: Model, defaults: dict[str, Any], combo: dict[str, Any]) -> dict[str, Any]:
+    """A combination's parameters for its model: the model's defaults, the manifest's
+    `defaults`, then the combination's values, each only where the model has it."""
+    own = model.params
+    return {**model.defaults(), **{k: v for k, v in defaults.items() if k in own},
+            **{k: v for k, v in combo.items() if k in own}}
+
+
 def _body(params: dict[str, Any], spec: PromptSpec, m: Manifest,
-          known: dict[tuple[Path, str], LocalFrame | None]) -> _Body:
+          known: dict[tuple[Path, str], LocalFrame | None], model: Model) -> _Body:
     frames: dict[str, LocalFrame] = {}
     identity = dict(params)
-    for name in FRAME_FIELDS:
+    for name in model.asset_params:
         if name in params:
             frame_base = spec.base if name in spec.fields else m.base
             frame = known.get((frame_base, params[name]))
@@ -269,7 +283,7 @@ def _body(params: dict[str, Any], spec: PromptSpec, m: Manifest,
                 identity[name] = frame.identity
     head = [f"{_JSON_TEXT(k)}:{canonical_json(v)}" for k, v in sorted(identity.items()) if k < "prompt"]
     tail = [f"{_JSON_TEXT(k)}:{canonical_json(v)}" for k, v in sorted(identity.items()) if k > "prompt"]
-    return _Body(params=params, rules=modelschema.rule_problems(params), frames=frames,
+    return _Body(params=params, rules=model.rule_problems(params), frames=frames,
                  head="{" + "".join(h + "," for h in head) + '"prompt":',
                  tail="".join("," + t for t in tail) + "}")
 
@@ -310,7 +324,7 @@ def _slug(text: str) -> str:
 def _collision_problems(m: Manifest, template: naming.Template,
                         collisions: list[tuple[Job, Job]], swept: list[str]) -> list[Problem]:
     def label(job: Job) -> str:
-        values = {**job.variables, **job.params}
+        values = {**job.variables, **job.params, MODEL: job.model}
         return job_label(job.id, job.sample, {n: values[n] for n in swept if n in values})
 
     line = m.line("filename")
@@ -327,22 +341,25 @@ def _collision_problems(m: Manifest, template: naming.Template,
     return problems
 
 
-def _axes(m: Manifest, occurring: list[tuple[dict[str, Any], dict[str, str]]],
+def _axes(m: Manifest, occurring: list[tuple[dict[str, Any], dict[str, str], str]],
           combos: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """The swept axes with the values that actually occur, in the order the matrix gives.
 
-    `occurring` holds the distinct (parameters, variables) of the jobs, in job order.
-    Prompt variables are given as text, as in `Job.variables`.
+    `occurring` holds the distinct (parameters, variables, model) of the jobs, in job
+    order. Prompt variables are given as text, as in `Job.variables`.
     """
-    params = set(modelschema.param_names())
+    params = set(m.models.params)
     names = dict.fromkeys(list(m.axes) + [k for c in combos for k in c])
     axes: dict[str, list[Any]] = {}
     for name in names:
-        if name in params:
-            seen = dict.fromkeys(p.get(name) for p, _ in occurring)
+        if name == MODEL:
+            seen = dict.fromkeys(model for _, _, model in occurring)
+            declared = list(m.axes.get(name, []))
+        elif name in params:
+            seen = dict.fromkeys(p.get(name) for p, _, _ in occurring)
             declared = list(m.axes.get(name, []))
         else:
-            seen = dict.fromkeys(v.get(name) for _, v in occurring)
+            seen = dict.fromkeys(v.get(name) for _, v, _ in occurring)
             declared = [naming.plain(v) for v in m.axes.get(name, [])]
         seen.pop(None, None)
         axes[name] = [v for v in dict.fromkeys(declared) if v in seen] + \

@@ -21,6 +21,7 @@ from batchgen.errors import ManifestError, Problem
 from batchgen.manifest.expand import DEFAULT_MAX_JOBS, expand
 from batchgen.jobs import Job, LocalFrame
 from batchgen.manifest.document import display_path, read_manifest
+from batchgen.models.catalog import ModelSet
 
 __all__ = ["Batch", "DEFAULT_MAX_JOBS", "load_batch"]
 
@@ -32,7 +33,8 @@ class Batch:
     """A validated manifest, expanded into the jobs to run."""
 
     name: str
-    model: str
+    model: str  # the manifest's `model:` (each job has its own, see `models`)
+    models: ModelSet  # every model the jobs use, with their schemas
     source: Path  # the manifest file
     output: Path  # absolute output folder
     jobs: list[Job]  # expansion order, merged duplicates removed
@@ -63,6 +65,7 @@ def load_batch(path: str | os.PathLike[str], *, max_jobs: int | None = None) -> 
         raise ManifestError(exc.problems[:MAX_PROBLEMS] + [Problem(
             exc.problems[MAX_PROBLEMS].file, None,
             f"... and {rest:,} more problems; fix the ones above first")]) from None
-    return Batch(name=manifest.name, model=manifest.model, source=manifest.source,
+    return Batch(name=manifest.name, model=manifest.model, models=manifest.models,
+                 source=manifest.source,
                  output=manifest.output, jobs=expansion.jobs, frames=expansion.frames,
                  axes=expansion.axes, warnings=expansion.warnings)

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchgen.models import schema as modelschema
 from batchgen.manifest import templates as naming
 from batchgen.errors import Problem
-from batchgen.jobs import FRAME_FIELDS, LocalFrame
+from batchgen.jobs import LocalFrame
 from batchgen.manifest.document import FrameReader, Manifest, PromptSpec
 
+MODEL = "model"  # a matrix axis that sweeps the model, not a prompt variable
 RESERVED = set(naming.JOB_FIELDS) | {"prompt", "samples", "exclude", "include"}
 _BRACED = re.compile(r"\{([^{}]*)")  # what follows an opening brace, closed or not
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -36,8 +36,8 @@ class Prepared:
 def prepare(m: Manifest) -> tuple[Prepared, list[Problem]]:
     """Parse every template and resolve every name and file; the problems found, all of them."""
     problems: list[Problem] = []
-    params = set(modelschema.param_names())
-    variables = [a for a in m.axes if a not in params]
+    params = set(m.models.params)
+    variables = [a for a in m.axes if a not in params and a != MODEL]
     for name in variables:
         if not naming.NAME.match(name) or name in RESERVED:
             why = ("is reserved" if name in RESERVED else
@@ -61,7 +61,7 @@ def prepare(m: Manifest) -> tuple[Prepared, list[Problem]]:
         templates.append(template)
     for name in variables:
         if name not in used:
-            close = difflib.get_close_matches(name, modelschema.param_names(), n=1, cutoff=0.7)
+            close = difflib.get_close_matches(name, m.models.params, n=1, cutoff=0.7)
             fix = (f"did you mean the model parameter '{close[0]}'?" if close else
                    f"write {{{name}}} in a prompt, or remove it")
             problems.append(Problem(m.display, m.line("matrix", name),
@@ -69,7 +69,7 @@ def prepare(m: Manifest) -> tuple[Prepared, list[Problem]]:
     for kind, entries in (("exclude", m.exclude), ("include", m.include)):
         for i, entry in enumerate(entries):
             for key in entry:
-                if key not in m.axes and key not in params:
+                if key not in m.axes and key not in params and key != MODEL:
                     problems.append(Problem(m.display, m.line("matrix", kind, i, key),
                                             f"{kind} names '{key}', which is neither a matrix axis "
                                             "nor a model parameter"))
@@ -124,7 +124,7 @@ def _filename_template(m: Manifest, names: set[str], problems: list[Problem]) ->
         if name not in known:
             problems.append(Problem(m.display, line, (
                 f"the filename placeholder {{{name}}} has no value; use {{id}}, {{index}}, "
-                "{sample}, {key}, {slug}, a model parameter or a matrix variable")))
+                "{sample}, {key}, {slug}, {model}, a model parameter or a matrix variable")))
     escape = naming.filename_problem(template)
     if escape:
         problems.append(Problem(m.display, line, escape))
@@ -144,7 +144,7 @@ def _frames(m: Manifest, problems: list[Problem]) -> dict[tuple[Path, str], Loca
         else:
             found[(base, value)] = result
 
-    for name in FRAME_FIELDS:
+    for name in m.models.asset_params:
         if name in m.defaults:
             visit(m.defaults[name], m.base, name, m.display, m.line("defaults", name))
         for i, value in enumerate(m.axes.get(name, [])):

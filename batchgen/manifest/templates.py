@@ -17,7 +17,7 @@ from typing import Any, Callable, Mapping
 from batchgen.errors import TemplateError
 
 DEFAULT_FILENAME = "{id}/{key}.mp4"
-JOB_FIELDS = ("id", "index", "sample", "key", "slug")  # filename placeholders every job has
+JOB_FIELDS = ("id", "index", "sample", "key", "slug", "model")  # filename placeholders every job has
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _UNSAFE = re.compile(r"[^\w.+=-]+")
 _MAX_PART = 80

@@ -76,7 +76,7 @@ def compare(live_inputs: Iterable[Mapping[str, Any]], schema: Mapping[str, Any])
                                     "the shipped schema has this input; the live model no longer offers it"))
         else:
             diffs.extend(_compare_input(name, live[name], props[name]))
-    diffs.extend(_compare_rules(_live_rules(live.values()), _schema_rules(schema)))
+    diffs.extend(_compare_rules(_live_rules(live.values()), schema_rules(schema)))
     return diffs
 
 
@@ -131,7 +131,8 @@ def _live_rules(inputs: Iterable[Mapping[str, Any]]) -> set[tuple]:
     return rules
 
 
-def _schema_rules(schema: Mapping[str, Any]) -> set[tuple]:
+def schema_rules(schema: Mapping[str, Any]) -> set[tuple]:
+    """The schema's required rules in the live form's terms (see the module docstring)."""
     rules: set[tuple] = {("always", name) for name in schema.get("required", [])}
     for trigger, needed in (schema.get("dependentRequired") or {}).items():
         rules.update(("ifDefined", name, trigger) for name in needed)

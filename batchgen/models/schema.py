@@ -1,25 +1,27 @@
-"""The shipped JSON Schemas, their validators (built once), and errors as sentences.
+"""The manifest's JSON Schema, completed from the models it uses, and schema errors as
+sentences.
 
-`schemas/luma-ray-3-2.schema.json` is the model's request body with every rule of its
-reference page; `schemas/manifest.schema.json` is the manifest format, which refers to
-the model schema for parameter values. Both are read through importlib.resources, so an
-installed (not only editable) package finds them.
+`schemas/manifest.schema.json` is the manifest format without any model parameter:
+`manifest_validator(models)` adds each model's parameters (their value schemas taken
+from the model's own schema, see `model.py`) where a manifest may set them. Schemas are read through
+importlib.resources, so an installed (not only editable) package finds them.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, NamedTuple
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
 
-MODEL_ID = "model_luma-ray-3-2"
-MODEL_SCHEMA = "luma-ray-3-2.schema.json"
+    from batchgen.models.model import Model
+
 MANIFEST_SCHEMA = "manifest.schema.json"
 
 _TYPE_WORDS = {
@@ -29,49 +31,79 @@ _TYPE_WORDS = {
 }
 
 
-@lru_cache(maxsize=None)
-def load_schema(name: str) -> dict[str, Any]:
-    """One shipped schema, parsed (cached: callers must not modify it)."""
+def schemas_folder() -> Any:
+    """The shipped schemas/ folder (a Traversable: it may be inside a wheel)."""
     try:
-        folder = resources.files("batchgen.schemas")
+        return resources.files("batchgen.schemas")
     except ModuleNotFoundError:
         # Run from a source checkout (`python -m batchgen` in the repository), not an
         # install: the schemas are the top-level schemas/ folder installs map here.
-        folder = Path(__file__).resolve().parent.parent / "schemas"
-    return json.loads(folder.joinpath(name).read_text(encoding="utf-8"))
+        return Path(__file__).resolve().parent.parent.parent / "schemas"
 
 
 @lru_cache(maxsize=None)
-def validator(name: str, pointer: str = "") -> Draft202012Validator:
-    """The validator of a shipped schema, or of the part at `pointer` (e.g. "/$defs/x")."""
+def load_schema(name: str) -> dict[str, Any]:
+    """One shipped schema, parsed (cached: callers must not modify it)."""
+    return json.loads(schemas_folder().joinpath(name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=32)
+def manifest_schema(models: Sequence[Model]) -> dict[str, Any]:
+    """The manifest schema for a manifest using `models`, every $ref inlined.
+
+    Inlining spares jsonschema a registry lookup (URL parsing) per reference per item,
+    which made long prompt lists ten times slower to check.
+    """
+    schema = copy.deepcopy(load_schema(MANIFEST_SCHEMA))
+    params = parameter_schemas(models)
+    model_id = {"type": "string", "minLength": 1}  # which ids exist: catalog.py checks
+    defs = schema["$defs"]
+    defs["params"]["properties"] = dict(params)
+    defs["promptMapping"]["properties"].update(params)
+    defs["combination"]["properties"] = {**params, "model": model_id}
+    defs["matrix"]["properties"].update({name: _axis(p) for name, p in params.items()})
+    defs["matrix"]["properties"]["model"] = _axis(model_id)
+    schema["properties"]["model"] = {**schema["properties"]["model"], **model_id}
+    return _inline(schema, schema)
+
+
+@lru_cache(maxsize=32)
+def manifest_validator(models: Sequence[Model], pointer: str = "") -> Draft202012Validator:
+    """The validator of `manifest_schema(models)`, or of its part at `pointer`
+    (e.g. "/$defs/promptMapping"), built once."""
     # Imported here: jsonschema takes 40 ms to import, which `status` and `report` of an
     # output folder (every command's parser imports this module) need not pay.
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(_resolve(_inlined(name), pointer))
+    return Draft202012Validator(_resolve(manifest_schema(models), pointer))
 
 
-@lru_cache(maxsize=None)
-def _inlined(name: str) -> dict[str, Any]:
-    """The schema with every $ref replaced by the schema it points to.
+def parameter_schemas(models: Iterable[Model]) -> dict[str, Any]:
+    """Every parameter of `models` with the schema of its values, from the models' own
+    schemas. A parameter two models define differently takes any value at this stage:
+    each job is checked against its own model's schema when the manifest is expanded."""
+    found: dict[str, Any] = {}
+    for model in models:
+        for name in model.params:
+            prop = model.properties[name]
+            found[name] = prop if found.get(name, prop) == prop else {}
+    return found
 
-    Our schemas refer to each other without recursion, so this is finite. It spares
-    jsonschema a registry lookup (URL parsing) per reference per item, which made long
-    prompt lists ten times slower to check.
-    """
-    return _inline(load_schema(name), name)
+
+def _axis(values: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "minItems": 1, "items": values}
 
 
-def _inline(node: Any, name: str) -> Any:
+def _inline(node: Any, root: dict[str, Any]) -> Any:
+    """`node` with every local $ref replaced by the schema it points to (our schemas
+    refer within themselves without recursion, so this is finite)."""
     if isinstance(node, list):
-        return [_inline(item, name) for item in node]
+        return [_inline(item, root) for item in node]
     if not isinstance(node, dict):
         return node
-    result = {k: _inline(v, name) for k, v in node.items() if k != "$ref"}
+    result = {k: _inline(v, root) for k, v in node.items() if k != "$ref"}
     if "$ref" in node:
-        file, _, pointer = node["$ref"].partition("#")
-        target = _inline(_resolve(load_schema(file or name), pointer), file or name)
-        result = {**target, **result}
+        result = {**_inline(_resolve(root, node["$ref"].partition("#")[2]), root), **result}
     return result
 
 
@@ -80,86 +112,6 @@ def _resolve(schema: dict[str, Any], pointer: str) -> Any:
     for part in filter(None, pointer.split("/")):
         node = node[part.replace("~1", "/").replace("~0", "~")]
     return node
-
-
-def model_validator() -> Draft202012Validator:
-    """The Luma Ray 3.2 request-body validator, built once per process."""
-    return validator(MODEL_SCHEMA)
-
-
-@lru_cache(maxsize=None)
-def param_names() -> tuple[str, ...]:
-    """The model's parameters, in schema order, without the prompt."""
-    return tuple(n for n in load_schema(MODEL_SCHEMA)["properties"] if n != "prompt")
-
-
-@lru_cache(maxsize=None)
-def _defaults() -> tuple[tuple[str, Any], ...]:
-    props = load_schema(MODEL_SCHEMA)["properties"]
-    return tuple((n, props[n]["default"]) for n in param_names() if "default" in props[n])
-
-
-def param_defaults() -> dict[str, Any]:
-    """The model's default value for every parameter that has one (a fresh dict)."""
-    return dict(_defaults())
-
-
-def param_type(name: str) -> str:
-    """"boolean" for switches like hdr, "string" for everything else."""
-    return load_schema(MODEL_SCHEMA)["properties"][name].get("type", "string")
-
-
-@lru_cache(maxsize=None)
-def prompt_limits() -> tuple[int, int]:
-    """(minimum, maximum) prompt length in characters, from the schema."""
-    prop = load_schema(MODEL_SCHEMA)["properties"]["prompt"]
-    return prop.get("minLength", 1), prop.get("maxLength", 10**9)
-
-
-def prompt_problem(text: str) -> str | None:
-    """Why the model would refuse this prompt text, or None.
-
-    Checked in plain Python (not per job through the validator) because a large batch
-    has many distinct prompts but few distinct parameter sets.
-    """
-    low, high = prompt_limits()
-    if len(text) < low or not text.strip():
-        return "the prompt is empty"
-    if len(text) > high:
-        return f"the prompt is {len(text):,} characters long; Luma Ray 3.2 takes at most {high:,}"
-    return None
-
-
-class RuleProblem(NamedTuple):
-    """A model rule a set of parameters breaks."""
-
-    field: str | None  # the parameter the rule asks to change (None: not one in particular)
-    message: str
-
-
-@lru_cache(maxsize=4096)
-def _rule_problems(items: tuple[tuple[str, Any], ...]) -> tuple[RuleProblem, ...]:
-    body = {"prompt": "x", **dict(items)}
-    root = load_schema(MODEL_SCHEMA)
-    return tuple(RuleProblem(_rule_field(e), describe(e, root))
-                 for e in sorted(model_validator().iter_errors(body),
-                                 key=lambda e: list(e.absolute_schema_path)))
-
-
-def rule_problems(params: dict[str, Any]) -> tuple[RuleProblem, ...]:
-    """Every model rule these parameters break (cached: sweeps share parameter sets)."""
-    return _rule_problems(tuple(sorted(params.items())))
-
-
-def _rule_field(error: ValidationError) -> str | None:
-    """The parameter whose value breaks the rule: the one the rule constrains (loop in
-    "10s is not available with loop"), the one forbidden, or the one needing another."""
-    if error.path:
-        return str(error.path[0])
-    if error.validator == "dependentRequired" and isinstance(error.instance, dict):
-        return next((k for k in error.validator_value if k in error.instance), None)
-    forbidden = error.schema.get("not", {}).get("required", []) if isinstance(error.schema, dict) else []
-    return forbidden[0] if forbidden else None
 
 
 def describe(error: ValidationError, root: dict[str, Any] | None = None) -> str:

@@ -54,17 +54,21 @@ class ReportRow:
     submitted_at: str | None
     finished_at: str | None
     seconds: float | None = None  # generation time, when both times are known
+    model: str | None = None  # the model id, where the record says
 
     def identity(self) -> dict[str, Any]:
         """The fields every JSON form of a job starts with (the page's data, results.json)."""
-        return {"key": self.key, "id": self.id, "sample": self.sample, "prompt": self.prompt,
+        return {"key": self.key, "id": self.id, "sample": self.sample,
+                **({"model": self.model} if self.model else {}), "prompt": self.prompt,
                 "params": self.params, "variables": self.variables, "state": self.state,
                 "jobId": self.job_id}
 
     def value(self, axis: str) -> Any:
-        """This job's value on an axis: a model parameter, else a prompt variable."""
+        """This job's value on an axis: a model parameter, the model, else a prompt variable."""
         if axis in self.params:
             return self.params[axis]
+        if axis == "model":
+            return self.model
         return self.variables.get(axis)
 
 
@@ -97,6 +101,7 @@ def _row(record: Mapping[str, Any], base_dir: Path, report_dir: Path) -> ReportR
         submitted_at=submitted,
         finished_at=finished,
         seconds=_seconds_between(submitted, finished),
+        model=_text_or_none(record.get("model")),
     )
 
 
@@ -170,7 +175,8 @@ def sweep_axes(rows: list[ReportRow], declared: Mapping[str, Iterable[Any]] | No
     by_prompt: dict[str, dict[str, list[Any]]] = {}
     for row in rows:
         seen = by_prompt.setdefault(row.id, {})
-        for name, value in [*row.params.items(), *row.variables.items()]:
+        for name, value in [*row.params.items(), *row.variables.items(),
+                            *([("model", row.model)] if row.model else [])]:
             values = seen.setdefault(name, [])
             if value not in values:
                 values.append(value)

@@ -18,6 +18,7 @@
   }
   function valueOf(job, axis) {
     if (axis === "state") return job.state;
+    if (axis === "model" && job.model !== undefined) return job.model;
     if (Object.prototype.hasOwnProperty.call(job.params, axis)) return job.params[axis];
     const v = job.variables[axis];
     return v === undefined ? null : v;

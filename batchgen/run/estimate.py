@@ -1,8 +1,10 @@
 """Cost estimates: one dry run (HTTP 269) per distinct priced combination, not per job.
 
-Which parameters are priced comes from the model's live definition (`GET
-/models/{id}`): the inputs it marks `costImpact`. Jobs that agree on those share one
-dry run. When the definition cannot be read or marks nothing, every parameter but the
+Which parameters are priced comes from each model's live definition (`GET
+/models/{id}`): the inputs it marks `costImpact`; its `file` inputs are the asset ids
+(frames), and its `required.ifDefined` rules say which input needs which. Jobs of one
+model that agree on the priced inputs share one dry run (a sweep over models prices
+each model apart). When the definition cannot be read or marks nothing, every parameter but the
 prompt counts (frames by whether they are set), which asks more often but is never
 wrong. Start and end frames go into the dry run only when their asset id is known (an
 asset id in the manifest, or an upload an earlier run recorded): a dry run never
@@ -19,7 +21,7 @@ import anyio
 
 from batchgen.run.budget import format_cu
 from batchgen.errors import AccessDenied, APIError
-from batchgen.jobs import FRAME_FIELDS, Job, canonical_json
+from batchgen.jobs import Job, canonical_json
 
 DEFAULT_CONCURRENCY = 4
 
@@ -109,31 +111,57 @@ class Estimate:
         return "\n".join(lines + [total])
 
 
-def priced_fields(model_definition: Mapping[str, Any] | None) -> list[str] | None:
-    """Names of the inputs the model marks `costImpact`; None when it marks none."""
+def _inputs(model_definition: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     model = (model_definition or {}).get("model", model_definition) or {}
     inputs = model.get("inputs") if isinstance(model, Mapping) else None
-    if not isinstance(inputs, list):
-        return None
-    names = [i["name"] for i in inputs
-             if isinstance(i, Mapping) and i.get("costImpact") is True and "name" in i]
+    return [i for i in inputs if isinstance(i, Mapping) and "name" in i] \
+        if isinstance(inputs, list) else []
+
+
+def priced_fields(model_definition: Mapping[str, Any] | None) -> list[str] | None:
+    """Names of the inputs the model marks `costImpact`; None when it marks none."""
+    names = [i["name"] for i in _inputs(model_definition) if i.get("costImpact") is True]
     return sorted(names) or None
 
 
-def price_key(job: Job, fields: Sequence[str] | None) -> dict[str, Any]:
-    """The parameters of `job` that decide its price (frames: whether they are set)."""
-    chosen = {k: (True if k in FRAME_FIELDS else v) for k, v in job.params.items() if k != "prompt"}
+def asset_fields(model_definition: Mapping[str, Any] | None) -> list[str]:
+    """Names of the inputs that take an asset id (`file` inputs, e.g. startFrame)."""
+    return [i["name"] for i in _inputs(model_definition) if i.get("type") == "file"]
+
+
+def _needs(model_definition: Mapping[str, Any] | None) -> dict[str, list[str]]:
+    """For each input, the inputs it needs (X.required.ifDefined {Y}: Y needs X)."""
+    needs: dict[str, list[str]] = {}
+    for item in _inputs(model_definition):
+        required = item.get("required")
+        if isinstance(required, Mapping) and isinstance(required.get("ifDefined"), Mapping):
+            for other in required["ifDefined"]:
+                needs.setdefault(str(other), []).append(item["name"])
+    return needs
+
+
+def price_key(job: Job, fields: Sequence[str] | None, assets: Sequence[str] = ()) -> dict[str, Any]:
+    """The parameters of `job` that decide its price (frames and other asset inputs:
+    whether they are set)."""
+    chosen = {k: (True if k in assets else v) for k, v in job.params.items() if k != "prompt"}
     chosen.update({name: True for name in job.frames})
     if fields is not None:
         chosen = {k: v for k, v in chosen.items() if k in fields}
     return dict(sorted(chosen.items()))
 
 
-def group(jobs: Iterable[Job], fields: Sequence[str] | None) -> list[tuple[Combination, Job]]:
-    """Jobs grouped by price key, in first-seen order, each with a representative job."""
+def group(jobs: Iterable[Job], definitions: Mapping[str, Mapping[str, Any] | None]
+          ) -> list[tuple[Combination, Job]]:
+    """Jobs grouped by model and price key, in first-seen order, each with a
+    representative job; with several models the model is part of each group's label."""
     groups: dict[str, tuple[Combination, Job]] = {}
+    several = len(definitions) > 1
+    fields = {m: priced_fields(d) for m, d in definitions.items()}
+    assets = {m: asset_fields(d) for m, d in definitions.items()}
     for job in jobs:
-        params = price_key(job, fields)
+        params = price_key(job, fields[job.model], assets[job.model])
+        if several:
+            params = {"model": job.model, **params}
         ident = canonical_json(params)
         if ident not in groups:
             groups[ident] = (Combination(params), job)
@@ -142,16 +170,20 @@ def group(jobs: Iterable[Job], fields: Sequence[str] | None) -> list[tuple[Combi
 
 
 def dry_run_body(job: Job, frame_assets: Mapping[str, str] | None = None,
-                 fields: Sequence[str] | None = None) -> dict[str, Any]:
+                 fields: Sequence[str] | None = None,
+                 needs: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
     """The representative's body for the dry run: a local frame only where it may change
-    the price (`fields`, None: unknown) and its uploaded asset id is known."""
+    the price (`fields`, None: unknown) and its uploaded asset id is known; an input
+    whose `needs` (e.g. endFrame needs startFrame) are left out goes too: it would be
+    refused, and it never changes the price alone."""
     body = {"prompt": job.prompt, **{k: v for k, v in job.params.items() if k not in job.frames}}
     for name, frame in job.frames.items():
         priced = fields is None or name in fields
         if priced and frame_assets and frame.sha256 in frame_assets:
             body[name] = frame_assets[frame.sha256]
-    if "endFrame" in body and "startFrame" not in body:
-        del body["endFrame"]  # endFrame alone would be refused; it never changes the price alone
+    for name, needed in (needs or {}).items():
+        if name in body and not all(n in body for n in needed):
+            del body[name]
     return body
 
 
@@ -163,17 +195,22 @@ async def estimate(client: DryRunClient, model: str, jobs: Sequence[Job], *,
     A combination the API refuses carries its error and no cost; a refusal of the
     credentials (AccessDenied) stops the estimate.
     """
-    fields = priced_fields(await _model_definition(client, model))
-    groups = group(jobs, fields)
-    result = Estimate(model, [c for c, _ in groups], fields)
+    models = list(dict.fromkeys(job.model for job in jobs)) or [model]
+    definitions = {m: await _model_definition(client, m) for m in models}
+    groups = group(jobs, definitions)
+    fields = {m: priced_fields(d) for m, d in definitions.items()}
+    shown = None if any(f is None for f in fields.values()) else \
+        sorted({n for f in fields.values() for n in f or []})
+    result = Estimate(", ".join(models), [c for c, _ in groups], shown)
     limiter = anyio.CapacityLimiter(max(1, concurrency))
 
     async def price(combo: Combination, job: Job) -> None:
         async with limiter:
             result.dry_runs += 1
+            body = dry_run_body(job, frame_assets, fields[job.model],
+                                _needs(definitions[job.model]))
             try:
-                answer = await client.generate(model, dry_run_body(job, frame_assets, fields),
-                                               dry_run=True)
+                answer = await client.generate(job.model, body, dry_run=True)
             except AccessDenied:
                 raise
             except APIError as exc:

@@ -13,9 +13,11 @@ import json
 import math
 import secrets
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 from batchgen.jobs import canonical_json
+from batchgen.models.catalog import DEFAULT_MODEL
+from batchgen.models.model import Model
 from batchgen.simulator import listing, media, model
 from batchgen.simulator.faults import Dice, FaultRates
 from batchgen.simulator.http import (Request, Response, Router, error, json_response, lifespan,
@@ -43,7 +45,9 @@ class Simulator:
     exists), `rate_limit_rate` (API requests answered 429 with Retry-After whatever
     the load, as a busy API does; never after a job was created) and `expire_rate`
     (downloads refused as expired however young the URL, as when the CDN's clock runs
-    ahead), `seed`, `model_inputs` (what `GET /models/{id}` serves), `access_denied`
+    ahead), `seed`, `models` (schemas of models to serve beside the shipped ones: it
+    serves every model it has a schema for), `model_inputs` (what `GET /models/{id}`
+    serves for Luma Ray 3.2, else derived from its schema), `access_denied`
     (generate answers 403) and `clock` (real time source, for tests).
 
     Timeline knobs (simulated seconds, off by default): `queue_range` draws, for each job
@@ -70,6 +74,7 @@ class Simulator:
                  truncate_rate: float = 0.0, failure_rate: float = 0.0,
                  after_create_rate: float = 0.5, rate_limit_rate: float = 0.0,
                  expire_rate: float = 0.0, seed: int | None = None,
+                 models: Iterable[Model] | None = None,
                  model_inputs: list[dict[str, Any]] | None = None, access_denied: bool = False,
                  queue_range: tuple[float, float] | None = None,
                  stall_range: tuple[float, float] | None = None,
@@ -101,7 +106,11 @@ class Simulator:
                                  truncate=truncate_rate, job_failure=failure_rate,
                                  after_create=after_create_rate, rate_limit=rate_limit_rate,
                                  expire=expire_rate)
-        self.model_inputs = model_inputs if model_inputs is not None else model.default_inputs()
+        self.models = model.served_models(models)
+        self.inputs = {m.id: m.served_inputs() for m in self.models.values()}
+        if model_inputs is not None:
+            self.inputs[DEFAULT_MODEL] = model_inputs
+        self.model_inputs = self.inputs[DEFAULT_MODEL]
         self.access_denied = access_denied
         self.error_field = error_field
         self.short_page_rate = float(short_page_rate)
@@ -213,10 +222,11 @@ class Simulator:
     # -- generate ------------------------------------------------------------------------
 
     def _generate(self, request: Request) -> Response:
-        if request.params["model_id"] != model.MODEL_ID:
+        served = self.models.get(request.params["model_id"])
+        if served is None:
             return self._error(404, f"Model {request.params['model_id']} not found")
         if self.access_denied:
-            return self._error(403, f"Your plan does not include {model.MODEL_ID}: it requires the "
+            return self._error(403, f"Your plan does not include {served.id}: it requires the "
                               "Pro plan or above", hint="Upgrade your plan or ask your team admin.")
         try:
             body = request.json()
@@ -225,10 +235,10 @@ class Simulator:
         dry_run = request.query.get("dryRun") in ("true", "api")
         if not dry_run:
             self.counters.generate_calls[canonical_json(body)] += 1
-        problem = model.check_body(body, self._is_image)
+        problem = model.check_body(served, body, self._is_image)
         if problem:
-            return self._error(400, problem, hint="Check the model's inputs with GET /models/" + model.MODEL_ID)
-        cost = model.cost(body)
+            return self._error(400, problem, hint="Check the model's inputs with GET /models/" + served.id)
+        cost = served.price(body)
         if dry_run:
             return self._fault() or self._dry_run(body, cost)
         if self.in_flight() >= self.ceiling:
@@ -238,6 +248,7 @@ class Simulator:
         if fault is not None and not strike_after:
             return fault
         job = self._create_job(body, cost)
+        job.model_id = served.id
         return fault or json_response(200, self._generate_answer(self._job_json(job), cost))
 
     def _rate_limited(self, message: str | None = None) -> Response:
@@ -373,7 +384,8 @@ class Simulator:
         metadata: dict[str, Any] = {"kind": asset.kind, "type": "txt2video" if video else "uploaded",
                                     "name": asset.name}
         if video:
-            metadata["modelId"] = model.MODEL_ID
+            owner = self.jobs.get(self._asset_owner.get(asset.id, ""))
+            metadata["modelId"] = owner.model_id if owner else DEFAULT_MODEL
         return {"id": asset.id, "authorId": AUTHOR_ID, "ownerId": OWNER_ID, "collectionIds": [],
                 "createdAt": iso(asset.created), "updatedAt": iso(asset.created),
                 "editCapabilities": [], "kind": asset.kind, "metadata": metadata,
@@ -424,9 +436,10 @@ class Simulator:
         return json_response(200, {"asset": self._asset_json(asset, request.origin)})
 
     def _get_model(self, request: Request) -> Response:
-        if request.params["model_id"] != model.MODEL_ID:
+        served = self.models.get(request.params["model_id"])
+        if served is None:
             return self._error(404, f"Model {request.params['model_id']} not found")
-        document = model.model_document(self.model_inputs, iso(self._started))
+        document = model.model_document(served, self.inputs[served.id], iso(self._started))
         return json_response(200, {"model": document})
 
     # -- the CDN ---------------------------------------------------------------------------

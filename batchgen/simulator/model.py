@@ -1,57 +1,42 @@
-"""Luma Ray 3.2 as the simulated API knows it: served inputs, request checks, cost.
+"""The models the simulated API serves: every model it has a schema for.
 
-The checks are written here independently of `schemas/` on purpose: the simulator
-stands in for the real API, so a mistake in the shipped JSON Schema shows up as a
-disagreement instead of being copied into both sides.
+Each model is a `batchgen.models.model.Model` (one JSON Schema file), so the simulator
+serves a user's `models/<id>.schema.json` exactly as it serves Luma Ray 3.2: its
+inputs on `GET /models/{id}`, its rules as 400 answers, its `x-price` as costs.
+
+The 400 messages are the simulator's own wording (the API's style: `"hdr" requires
+...`), not batchgen's sentences, so tests see an API message pass through. A wrong
+rule in a shipped schema is caught against the live API by `batchgen schema check`,
+not here: the simulator and batchgen now read the same file on purpose.
 """
 
 from __future__ import annotations
 
-import copy
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
-MODEL_ID = "model_luma-ray-3-2"
-PROMPT_MAX_LENGTH = 6000
-DURATIONS = ("5s", "10s")
-RESOLUTIONS = ("540p", "720p", "1080p")
-ASPECT_RATIOS = ("9:16", "3:4", "1:1", "4:3", "16:9", "21:9")
-HDR_RESOLUTIONS = ("720p", "1080p")
-FRAME_INPUTS = ("startFrame", "endFrame")
+from batchgen.models.catalog import DEFAULT_MODEL, shipped
+from batchgen.models.model import Model
+from batchgen.models.schema import field_name
 
-# Simulated prices (Compute Units per second of video); hdr doubles the price.
-CU_PER_SECOND = {"540p": 4, "720p": 6, "1080p": 12}
 
-DEFAULT_INPUTS: list[dict[str, Any]] = [
-    {"name": "prompt", "type": "string", "label": "Prompt", "required": {"always": True},
-     "minLength": 1, "maxLength": PROMPT_MAX_LENGTH, "prompt": True},
-    {"name": "startFrame", "type": "file", "kind": "image", "label": "Start frame",
-     "required": {"ifDefined": {"endFrame": "An end frame needs a start frame"}}},
-    {"name": "endFrame", "type": "file", "kind": "image", "label": "End frame",
-     "hint": "Requires a start frame"},
-    {"name": "duration", "type": "string", "allowedValues": list(DURATIONS), "default": "5s",
-     "costImpact": True},
-    {"name": "resolution", "type": "string", "allowedValues": list(RESOLUTIONS),
-     "default": "720p", "costImpact": True},
-    {"name": "aspectRatio", "type": "string", "allowedValues": list(ASPECT_RATIOS),
-     "default": "16:9"},
-    {"name": "loop", "type": "boolean", "default": False},
-    {"name": "hdr", "type": "boolean", "default": False, "costImpact": True},
-]
+def served_models(models: Iterable[Model] | None = None) -> dict[str, Model]:
+    """The models a simulator serves, by id: the shipped ones, plus (and over) `models`."""
+    return {**shipped(), **{m.id: m for m in models or ()}}
 
 
 def default_inputs() -> list[dict[str, Any]]:
-    """A fresh copy of the model's inputs as `GET /models/{id}` serves them."""
-    return copy.deepcopy(DEFAULT_INPUTS)
+    """A fresh copy of Luma Ray 3.2's inputs as `GET /models/{id}` serves them."""
+    return shipped()[DEFAULT_MODEL].served_inputs()
 
 
-def model_document(inputs: list[dict[str, Any]], created_at: str) -> dict[str, Any]:
+def model_document(served: Model, inputs: list[dict[str, Any]], created_at: str) -> dict[str, Any]:
     """The `model` object of `GET /models/{id}`."""
     return {
-        "id": MODEL_ID,
-        "name": "Luma Ray 3.2",
+        "id": served.id,
+        "name": served.name,
         "type": "custom",
         "custom": True,
-        "capabilities": ["txt2video", "img2video"],
+        "capabilities": ["txt2video", "img2video"] if served.asset_params else ["txt2video"],
         "collectionIds": [],
         "exampleAssetIds": [],
         "privacy": "public",
@@ -65,45 +50,54 @@ def model_document(inputs: list[dict[str, Any]], created_at: str) -> dict[str, A
     }
 
 
-def check_body(body: Any, is_image_asset: Callable[[str], bool]) -> str | None:
+def check_body(served: Model, body: Any, is_image_asset: Callable[[str], bool]) -> str | None:
     """The 400 message the API gives for this generate body, or None if it is valid."""
     if not isinstance(body, dict):
         return "The request body must be a JSON object of the model's inputs"
-    known = {i["name"] for i in DEFAULT_INPUTS}
-    unknown = sorted(set(body) - known)
+    unknown = sorted(set(body) - set(served.properties))
     if unknown:
-        return f"Unknown input(s) for {MODEL_ID}: {', '.join(unknown)}"
-    prompt = body.get("prompt")
-    if not isinstance(prompt, str) or not prompt.strip():
-        return '"prompt" is required and must be a non-empty string'
-    if len(prompt) > PROMPT_MAX_LENGTH:
-        return f'"prompt" must be at most {PROMPT_MAX_LENGTH} characters'
-    for name, allowed in (("duration", DURATIONS), ("resolution", RESOLUTIONS),
-                          ("aspectRatio", ASPECT_RATIOS)):
-        if name in body and body[name] not in allowed:
-            return f'"{name}" must be one of {", ".join(allowed)} (got {body[name]!r})'
-    for name in ("loop", "hdr"):
-        if name in body and not isinstance(body[name], bool):
-            return f'"{name}" must be a boolean'
-    for name in FRAME_INPUTS:
+        return f"Unknown input(s) for {served.id}: {', '.join(unknown)}"
+    errors = sorted(served.validator.iter_errors(body), key=lambda e: list(e.absolute_schema_path))
+    if errors:
+        return _message(errors[0], served)
+    for name in served.asset_params:
         if name in body and not (isinstance(body[name], str) and is_image_asset(body[name])):
             return f'"{name}" must be the id of an existing image asset (got {body[name]!r})'
-    if "endFrame" in body and "startFrame" not in body:
-        return '"endFrame" requires "startFrame"'
-    if body.get("duration") == "10s":
-        for name in ("loop", "hdr"):
-            if body.get(name) is True:
-                return f'duration "10s" is not available with {name}'
-        for name in FRAME_INPUTS:
-            if name in body:
-                return f'duration "10s" is not available with {name}'
-    if body.get("hdr") is True and body.get("resolution", "720p") not in HDR_RESOLUTIONS:
-        return '"hdr" requires resolution 720p or 1080p'
     return None
 
 
-def cost(body: dict[str, Any]) -> int:
-    """Compute Units a (valid) body costs: grows with duration, resolution and hdr."""
-    seconds = int(str(body.get("duration", "5s")).rstrip("s"))
-    price = CU_PER_SECOND[body.get("resolution", "720p")] * seconds
-    return price * 2 if body.get("hdr") is True else price
+def _message(error: Any, served: Model) -> str:
+    """One schema error in the API's words."""
+    rule = _rule_text(error, served.schema)
+    if rule:
+        return rule
+    name = field_name(error.path) if error.path else None
+    kind, expected = error.validator, error.validator_value
+    if name == "prompt" or (kind == "required" and "prompt" in expected):
+        limit = served.prompt_limits[1]
+        if kind == "maxLength":
+            return f'"prompt" must be at most {limit} characters'
+        return '"prompt" is required and must be a non-empty string'
+    if kind == "enum":
+        return f'"{name}" must be one of {", ".join(map(str, expected))} (got {error.instance!r})'
+    if kind == "type":
+        return f'"{name}" must be a {expected}'
+    if kind == "dependentRequired":
+        body = error.instance
+        for trigger, needed in expected.items():
+            missing = [n for n in needed if n not in body]
+            if trigger in body and missing:
+                return f'"{trigger}" requires "{missing[0]}"'
+        return f"Invalid input: {error.message}"
+    if kind in ("maxLength", "minLength", "minimum", "maximum"):
+        return f'"{name}": {error.message}'
+    return f"Invalid input: {error.message}"
+
+
+def _rule_text(error: Any, schema: dict[str, Any]) -> str | None:
+    """The text of the conditional rule (an allOf clause's x-message) the body breaks."""
+    path = list(error.absolute_schema_path)
+    if path[:1] == ["allOf"] and len(path) > 1:
+        clause = schema["allOf"][path[1]]
+        return clause.get("x-message") or clause.get("description")
+    return None

@@ -105,6 +105,7 @@ class SimJob:
     job_type: str = "custom"
     readable_after: float = 0.0  # real seconds after creation before reads find the job
     asset_delay: float = 0.0  # real seconds after success its videos stay `pending`
+    model_id: str = ""  # the model it was generated with
 
     @property
     def end(self) -> float:

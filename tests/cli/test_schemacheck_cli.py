@@ -52,9 +52,10 @@ def test_json_output_lists_the_differences(served, capsys):
     assert [(d["input"], d["what"]) for d in report["differences"]] == [("loop", "input")]
 
 
-def test_a_model_without_a_shipped_schema_is_a_usage_error(served, capsys):
+def test_a_model_without_a_schema_is_a_usage_error_naming_where_to_put_one(served, capsys):
     assert main(["schema", "check", "model_other", "--base-url", served(live())]) == 2
-    assert "ships no schema for model_other" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no schema for the model model_other" in err and "models/model_other.schema.json" in err
 
 
 def test_refused_credentials_exit_3(served, monkeypatch, capsys):

@@ -47,12 +47,12 @@ def test_a_manifest_without_a_ledger_lists_every_job_as_pending(manifest, batch)
 
 def test_records_have_the_status_json_shape_plus_report_fields(manifest, batch):
     records, _, _ = collect_records([str(manifest)])
-    assert set(records[0]) == {"key", "id", "sample", "prompt", "params", "state", "jobId",
-                               "files", "error", "variables", "cost", "submittedAt",
+    assert set(records[0]) == {"key", "id", "sample", "model", "prompt", "params", "state",
+                               "jobId", "files", "error", "variables", "cost", "submittedAt",
                                "finishedAt", "hint", "output"}
     first = batch.jobs[0]
-    assert (records[0]["prompt"], records[0]["params"], records[0]["variables"]) == (
-        first.prompt, first.params, first.variables)
+    assert (records[0]["model"], records[0]["prompt"], records[0]["params"],
+            records[0]["variables"]) == (first.model, first.prompt, first.params, first.variables)
 
 
 def test_a_manifests_records_carry_ledger_states(manifest, batch):
@@ -183,7 +183,7 @@ def test_the_snapshot_round_trips_what_status_needs(batch, tmp_path):
     assert (snapshot["name"], snapshot["model"], snapshot["axes"]) == (batch.name, batch.model, batch.axes)
     job = batch.jobs[0]
     assert snapshot["jobs"][0] == {"key": job.key, "id": job.id, "sample": job.sample,
-                                   "prompt": job.prompt, "params": job.params,
+                                   "model": job.model, "prompt": job.prompt, "params": job.params,
                                    "variables": job.variables, "filename": job.filename}
 
 

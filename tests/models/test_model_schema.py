@@ -12,29 +12,39 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
+from batchgen.models import catalog
 from batchgen.models import schema as modelschema
 
 ROOT = Path(__file__).resolve().parents[2]
+LUMA = catalog.shipped()[catalog.DEFAULT_MODEL]
+LUMA_FILE = "models/model_luma-ray-3-2.schema.json"
 
 
 def rules(**params) -> tuple[str, ...]:
-    return tuple(problem.message for problem in modelschema.rule_problems(params))
+    return tuple(problem.message for problem in LUMA.rule_problems(params))
 
 
-@pytest.mark.parametrize("name", [modelschema.MODEL_SCHEMA, modelschema.MANIFEST_SCHEMA])
+@pytest.mark.parametrize("name", [LUMA_FILE, modelschema.MANIFEST_SCHEMA])
 def test_the_shipped_schemas_are_valid_draft_2020_12(name):
     schema = modelschema.load_schema(name)
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     Draft202012Validator.check_schema(schema)
 
 
+def test_the_shipped_models_are_the_files_in_schemas_models():
+    assert list(catalog.shipped()) == [p.name.removesuffix(".schema.json") for p in
+                                       sorted((ROOT / "schemas" / "models").glob("*.schema.json"))]
+    assert LUMA.name == "Luma Ray 3.2" and LUMA.schema == modelschema.load_schema(LUMA_FILE)
+
+
 def test_the_model_validator_is_built_once():
-    assert modelschema.model_validator() is modelschema.model_validator()
+    assert LUMA.validator is LUMA.validator
 
 
 def test_the_defaults_come_from_the_schema():
-    assert modelschema.param_defaults() == {"duration": "5s", "resolution": "720p",
-                                            "aspectRatio": "16:9", "loop": False, "hdr": False}
+    assert LUMA.defaults() == {"duration": "5s", "resolution": "720p",
+                               "aspectRatio": "16:9", "loop": False, "hdr": False}
+    assert LUMA.asset_params == ("startFrame", "endFrame")
 
 
 @pytest.mark.parametrize("params,expected", [
@@ -62,7 +72,7 @@ def test_each_model_rule_reads_as_a_sentence(params, expected):
     ({"resolution": "4k"}, "resolution"),
 ])
 def test_each_broken_rule_names_the_parameter_to_change(params, field):
-    (problem,) = modelschema.rule_problems(params)
+    (problem,) = LUMA.rule_problems(params)
     assert problem.field == field
 
 
@@ -74,23 +84,35 @@ def test_valid_combinations_pass(params):
 
 
 def test_the_prompt_is_required_and_bounded_by_the_schema():
-    validator = modelschema.model_validator()
+    validator = LUMA.validator
     assert not validator.is_valid({"duration": "5s"})
     assert validator.is_valid({"prompt": "x" * 6000}) and not validator.is_valid({"prompt": "x" * 6001})
-    assert modelschema.prompt_problem("   ") == "the prompt is empty"
-    assert modelschema.prompt_problem("x" * 6001) == ("the prompt is 6,001 characters long; "
+    assert LUMA.prompt_problem("   ") == "the prompt is empty"
+    assert LUMA.prompt_problem("x" * 6001) == ("the prompt is 6,001 characters long; "
                                                       "Luma Ray 3.2 takes at most 6,000")
 
 
-def test_the_manifest_schema_refers_to_the_model_schema_for_values():
-    validator = modelschema.validator(modelschema.MANIFEST_SCHEMA)
+def test_the_manifest_schema_takes_its_parameters_from_the_model_schema():
+    validator = catalog.default_set().validator()
     assert validator.is_valid({"version": 1, "prompts": ["x"], "defaults": {"resolution": "1080p"}})
     assert not validator.is_valid({"version": 1, "prompts": ["x"], "defaults": {"resolution": "4k"}})
+    built = modelschema.manifest_schema((LUMA,))
+    for where in (built["$defs"]["params"], built["$defs"]["promptMapping"],
+                  built["$defs"]["combination"]):
+        for name in LUMA.params:
+            assert where["properties"][name] == LUMA.properties[name]
+    for name in LUMA.params:
+        assert built["$defs"]["matrix"]["properties"][name]["items"] == LUMA.properties[name]
+
+
+def test_the_manifest_schema_file_names_no_model_parameter():
+    text = (ROOT / "schemas" / modelschema.MANIFEST_SCHEMA).read_text()
+    assert not [name for name in LUMA.params if f'"{name}"' in text]
 
 
 def test_every_example_manifest_matches_the_manifest_schema():
     import yaml
-    validator = modelschema.validator(modelschema.MANIFEST_SCHEMA)
+    validator = catalog.default_set().validator()
     for path in sorted((ROOT / "manifests").glob("*.yaml")):
         assert validator.is_valid(yaml.safe_load(path.read_text())), path
 
@@ -109,8 +131,8 @@ def test_a_built_wheel_carries_the_schemas(tmp_path):
     assert done.returncode == 0, done.stderr
     (wheel,) = tmp_path.glob("batchgen-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    assert "batchgen/schemas/luma-ray-3-2.schema.json" in names
+    assert "batchgen/schemas/models/model_luma-ray-3-2.schema.json" in names
     assert "batchgen/schemas/manifest.schema.json" in names
-    for name in ("luma-ray-3-2.schema.json", "manifest.schema.json"):
+    for name in (LUMA_FILE, "manifest.schema.json"):
         shipped = json.loads(zipfile.ZipFile(wheel).read(f"batchgen/schemas/{name}"))
         assert shipped == modelschema.load_schema(name)

@@ -6,13 +6,13 @@ import copy
 
 import pytest
 
-from batchgen.models.schema import MODEL_SCHEMA, load_schema
+from batchgen.models.catalog import DEFAULT_MODEL, shipped
 from batchgen.models.drift import compare, model_inputs
 from modelkit import by_name, live
 
 
 def schema() -> dict:
-    return copy.deepcopy(load_schema(MODEL_SCHEMA))
+    return copy.deepcopy(dict(shipped()[DEFAULT_MODEL].schema))
 
 
 def messages(inputs: list[dict], shipped: dict | None = None) -> list[str]:
