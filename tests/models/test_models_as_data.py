@@ -128,8 +128,8 @@ def test_the_simulator_serves_every_model_it_has_a_schema_for(folder):
     served, bad, ruled, priced, missing = anyio.run(calls)
     assert served["name"] == "Test Clip 1" and compare(served["inputs"], clip.schema) == []
     assert [i["name"] for i in served["inputs"] if i.get("costImpact")] == ["duration", "style"]
-    assert bad.status_code == 400 and "4s, 8s" in bad.json()["message"]
-    assert ruled.status_code == 400 and ruled.json()["message"] == "anime is not available at 8s"
+    assert bad.status_code == 400 and "4s, 8s" in bad.json()["reason"]
+    assert ruled.status_code == 400 and ruled.json()["reason"] == "anime is not available at 8s"
     assert priced.status_code == 269 and priced.json()["creativeUnitsCost"] == 6
     assert missing.status_code == 404
 
