@@ -86,15 +86,19 @@ class ScenarioClient:
 
     # -- the API -------------------------------------------------------------------------
 
-    async def generate(self, model: str, body: dict[str, Any], *, dry_run: bool = False) -> dict[str, Any]:
+    async def generate(self, model: str, body: dict[str, Any], *,
+                       dry_run: bool | str = False) -> dict[str, Any]:
         """Launch a generation (the whole answer, with `job`); with dry_run, its cost (HTTP 269).
+
+        `dry_run` is True (sent as `dryRun=true`) or the tier to ask for (`"api"`).
 
         A real generate is never resent after it may have reached the API: see the
         module docstring. RateLimited (429) is raised as is: no job was created.
         """
         path = f"generate/custom/{model}"
         if dry_run:
-            return await self._call("POST", path, json=body, params={"dryRun": "true"})
+            tier = "true" if dry_run is True else str(dry_run)
+            return await self._call("POST", path, json=body, params={"dryRun": tier})
         attempt = lambda: self._send("POST", path, json=body)  # noqa: E731
         try:
             response = await call_with_retry(attempt, self.retry, what=f"POST /{path}",

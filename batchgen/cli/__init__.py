@@ -55,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
     except BatchgenError as exc:
         print(f"batchgen: {exc}", file=sys.stderr)
         return exc.exit_code
+    except BaseExceptionGroup as group:
+        # Concurrent work that failed on purpose: say the gravest error, as for one alone.
+        errors = _leaves(group)
+        if not errors or not all(isinstance(e, BatchgenError) for e in errors):
+            raise
+        worst = max(errors, key=lambda e: e.exit_code)
+        print(f"batchgen: {worst}", file=sys.stderr)
+        return worst.exit_code
     except BrokenPipeError:
         # `batchgen status | head`: the reader left; stop quietly, as Unix tools do.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -63,6 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("batchgen: interrupted", file=sys.stderr)
         return 130
+
+
+def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return out
 
 
 if __name__ == "__main__":

@@ -24,10 +24,14 @@ from batchgen.errors import AccessDenied, APIError
 from batchgen.jobs import Job, canonical_json
 
 DEFAULT_CONCURRENCY = 4
+# The dryRun tier asked for. batchgen always authenticates with an API key, and the SDK
+# documents `api` as "estimates at the API tier" (types/generate_run_model_params.py):
+# `true` would price at the default tier, which a key-authenticated call is not billed at.
+DRY_RUN_TIER = "api"
 
 
 class DryRunClient(Protocol):
-    async def generate(self, model: str, body: dict, *, dry_run: bool = False) -> dict: ...
+    async def generate(self, model: str, body: dict, *, dry_run: bool | str = False) -> dict: ...
     async def get_model(self, model_id: str) -> dict: ...
 
 
@@ -60,6 +64,7 @@ class Estimate:
     combinations: list[Combination]
     priced_fields: list[str] | None  # None: the model did not say, every parameter counted
     dry_runs: int = 0
+    tier: str = DRY_RUN_TIER  # the dryRun value asked for: "api" or "true"
 
     @property
     def jobs(self) -> int:
@@ -84,6 +89,7 @@ class Estimate:
             "jobs": self.jobs,
             "pricedFields": self.priced_fields,
             "dryRuns": self.dry_runs,
+            "dryRunTier": self.tier,
             "combinations": [
                 {"params": c.params, "jobs": c.jobs, "unitCost": c.unit_cost, "cost": c.cost,
                  **({"error": c.error} if c.error else {})}
@@ -105,7 +111,7 @@ class Estimate:
         total = f"total: {format_cu(self.total)} CU for {self.jobs} jobs " \
                 f"({len(self.combinations)} priced combination" \
                 f"{'s' if len(self.combinations) != 1 else ''}, {self.dry_runs} dry run" \
-                f"{'s' if self.dry_runs != 1 else ''})"
+                f"{'s' if self.dry_runs != 1 else ''} at dryRun={self.tier})"
         if not self.complete:
             total += "; incomplete: some combinations could not be priced"
         return "\n".join(lines + [total])
@@ -204,15 +210,19 @@ async def estimate(client: DryRunClient, model: str, jobs: Sequence[Job], *,
     result = Estimate(", ".join(models), [c for c, _ in groups], shown)
     limiter = anyio.CapacityLimiter(max(1, concurrency))
 
+    denied: list[AccessDenied] = []
+
     async def price(combo: Combination, job: Job) -> None:
         async with limiter:
             result.dry_runs += 1
             body = dry_run_body(job, frame_assets, fields[job.model],
                                 _needs(definitions[job.model]))
             try:
-                answer = await client.generate(job.model, body, dry_run=True)
-            except AccessDenied:
-                raise
+                answer = await client.generate(job.model, body, dry_run=result.tier)
+            except AccessDenied as exc:
+                denied.append(exc)
+                tg.cancel_scope.cancel()  # the rest would be refused too
+                return
             except APIError as exc:
                 combo.error = exc.message
                 return
@@ -221,6 +231,8 @@ async def estimate(client: DryRunClient, model: str, jobs: Sequence[Job], *,
     async with anyio.create_task_group() as tg:
         for combo, job in groups:
             tg.start_soon(price, combo, job)
+    if denied:
+        raise denied[0]  # alone, never wrapped in an ExceptionGroup
     return result
 
 

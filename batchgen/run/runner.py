@@ -25,7 +25,7 @@ import anyio
 from batchgen.run.budget import Budget, at_stake
 from batchgen.run.limiter import Limiter
 from batchgen.run.download import Downloader, DownloadFailed, DownloadTiming
-from batchgen.errors import AccessDenied, JobRejected, UsageError
+from batchgen.errors import AccessDenied, APIError, BatchgenError, JobRejected, UsageError
 from batchgen.run.estimate import Estimate, estimate
 from batchgen.jobs import Job, LocalFrame, job_label
 from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
@@ -136,6 +136,13 @@ async def run_batch(batch: Any, client: Any, *, options: RunOptions | None = Non
                               family).execute()
 
 
+def _exit_code(error: BaseException) -> int:
+    """The exit code the command gives for an error that ended the run."""
+    if isinstance(error, BatchgenError):
+        return error.exit_code
+    return 130 if isinstance(error, (KeyboardInterrupt, anyio.get_cancelled_exc_class())) else 1
+
+
 def _list_timing(poll_interval: float) -> ListPollTiming:
     """Batched-polling timings in proportion to --poll-interval (5 s: a list call at
     least every 8 s, ends gathered over 4 s, a job unreported for 30 s asked for alone)."""
@@ -216,7 +223,11 @@ class _Run:
         plan = [(job, self._next_step(job, retry_failed=self.options.retry_failed))
                 for job in self.batch.jobs]
         plan = [(job, step) for job, step in plan if job.key not in self.elsewhere]
-        await self._preflight(plan)  # may refuse: then nothing is recorded or sent
+        denied = None
+        try:
+            await self._preflight(plan)  # may refuse: then nothing is recorded or sent
+        except AccessDenied as exc:
+            denied, plan = exc, []  # the run is recorded, and ends at once, like a denial later
         shard = self.options.shard
         self.ledger.record({"event": "run", "pid": os.getpid(), "manifest": str(self.batch.source),
                             "shard": str(shard) if shard else None,
@@ -233,6 +244,9 @@ class _Run:
         if self.elsewhere:
             self.progress.message(f"left alone, already sent from other folders of this batch: "
                                   f"{_per_folder(self.elsewhere.values(), self.output)}")
+        if denied is not None:
+            self._deny(denied)
+        error: BaseException | None = None
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if hasattr(self.poller, "__aenter__"):
@@ -242,14 +256,20 @@ class _Run:
                         outer.start_soon(self._watch_signals)
                     await self._drive_all(plan)
                     outer.cancel_scope.cancel()
+        except BaseException as exc:
+            error = exc
+            raise
         finally:
             self.progress.close()
-        summary = self._summary(time.monotonic() - started)
-        self.ledger.record({"event": "end", "summary": {
-            "counts": summary.counts, "submitted": summary.submitted,
-            "recovered": summary.recovered, "downloaded": summary.downloaded,
-            "interrupted": summary.interrupted, "exitCode": summary.exit_code}})
-        self.ledger.save_checkpoint()
+            # Every exit path closes the run in the ledger, an unexpected error included.
+            summary = self._summary(time.monotonic() - started)
+            self.ledger.record({"event": "end", "summary": {
+                "counts": summary.counts, "submitted": summary.submitted,
+                "recovered": summary.recovered, "downloaded": summary.downloaded,
+                "interrupted": summary.interrupted,
+                "exitCode": summary.exit_code if error is None else _exit_code(error)},
+                **({"error": type(error).__name__} if error is not None else {})})
+            self.ledger.save_checkpoint()
         return summary
 
     async def _drive_all(self, plan: list[tuple[Job, Step]]) -> None:
@@ -388,6 +408,11 @@ class _Run:
                     return
         except AccessDenied as exc:
             self._deny(exc)
+        except APIError as exc:
+            # Any other API failure ends this job's turn, never the run: its ledger
+            # state (pending, ambiguous or running) is where the next run picks it up.
+            self.progress.message(f"{self.describe(job)}: {exc.message}; the next run goes on "
+                                  "from where it stands")
         finally:
             if holding:
                 self.limiter.release()

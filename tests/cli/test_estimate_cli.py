@@ -42,7 +42,7 @@ def test_estimate_prints_each_priced_combination_and_the_total(manifest, capsys)
     out = capsys.readouterr().out
     assert "resolution=540p" in out and "12 jobs x 20 CU = 240 CU" in out
     assert "resolution=1080p" in out and "8 jobs x 60 CU = 480 CU" in out
-    assert "total: 720 CU for 20 jobs (2 priced combinations, 2 dry runs)" in out
+    assert "total: 720 CU for 20 jobs (2 priced combinations, 2 dry runs at dryRun=api)" in out
 
 
 def test_estimate_json_gives_combinations_and_total(manifest, capsys):

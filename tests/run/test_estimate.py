@@ -158,4 +158,4 @@ def test_priced_fields_come_from_cost_impact_inputs():
 def test_render_lists_each_combination_and_the_total():
     text = run_estimate(simulator(), sweep()).render()
     assert "resolution=1080p" in text and "8 jobs x 60 CU = 480 CU" in text
-    assert text.splitlines()[-1].startswith("total: 880 CU for 24 jobs (3 priced combinations, 3 dry runs)")
+    assert text.splitlines()[-1].startswith("total: 880 CU for 24 jobs (3 priced combinations, 3 dry runs at dryRun=api)")
