@@ -15,6 +15,10 @@ from pathlib import Path
 from typing import Any, Mapping
 
 KEY_LENGTH = 16
+# A job's status as the Scenario API reports it, in the order a job goes through them.
+JOB_STATUSES = ("pending", "queued", "warming-up", "in-progress", "finalizing", "success",
+                "failure", "canceled")
+FINAL_STATUSES = frozenset({"success", "failure", "canceled"})
 
 
 @dataclass(frozen=True)
@@ -90,12 +94,28 @@ def canonical_json(value: Any) -> str:
 
 def job_key(model: str, identity_body: Mapping[str, Any], sample: int) -> str:
     """The stable key of a job: same model, body and sample give the same key."""
-    payload = canonical_json({"model": model, "body": dict(identity_body), "sample": sample})
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:KEY_LENGTH]
+    return identity_hash(identity_json(canonical_json(model), canonical_json(dict(identity_body))),
+                         sample)
 
 
 def body_hash(model: str, identity_body: Mapping[str, Any]) -> str:
     """The hash of a model and request body, without the sample: what the samples of
     one request share (`job_key` of the same, less its `"sample"`)."""
-    payload = canonical_json({"model": model, "body": dict(identity_body)})
+    return identity_hash(identity_json(canonical_json(model), canonical_json(dict(identity_body))))
+
+
+def identity_json(model_json: str, body_json: str) -> str:
+    """`canonical_json({"body": body, "model": model})` without its closing brace, from
+    the canonical JSON of each: what a job's key and body hash are the hashes of.
+
+    Canonical JSON sorts keys, so "body", "model" and then "sample" come in this order.
+    The manifest expander serializes a body once for all its samples and calls this
+    with it, so keys are computed one way only.
+    """
+    return f'{{"body":{body_json},"model":{model_json}'
+
+
+def identity_hash(identity: str, sample: int | None = None) -> str:
+    """The key of sample `sample` of an `identity_json`, or its body hash without one."""
+    payload = f'{identity},"sample":{sample}}}' if sample is not None else identity + "}"
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:KEY_LENGTH]

@@ -141,7 +141,7 @@ def run_child(command: list[str]) -> tuple[int, float, float, float]:
 def file_times_batchgen(out: Path) -> dict[str, float]:
     """asset id -> when its file was recorded on disk, from batchgen's ledger."""
     from batchgen.ledger.events import read_events
-    from batchgen.simulator.state import parse_iso
+    from batchgen.timestamps import parse as parse_iso
 
     return {e["assetId"]: parse_iso(e["t"]) for e in read_events(out / "ledger.jsonl")
             if e.get("event") == "file"}

@@ -22,6 +22,7 @@ import httpx
 
 from batchgen.api.auth import BasicAuth, Credentials
 from batchgen.api.retry import RetryPolicy, call_with_retry
+from batchgen.timestamps import iso
 from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, ConnectFailed,
                              JobRejected, RateLimited, ServerError, TransportError, URLExpired,
                              UsageError)
@@ -254,7 +255,7 @@ def _filters(filters: dict[str, Any]) -> dict[str, str]:
         if value is None:
             continue
         if isinstance(value, datetime):
-            value = value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+            value = iso(value)
         elif isinstance(value, (list, tuple)):
             value = ",".join(str(v) for v in value)
         params[FILTER_NAMES[name]] = str(value)

@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import msgspec
 
 from batchgen.durable import fsync_dir, paused_gc
+from batchgen.timestamps import iso
 from batchgen.errors import LedgerError
 
 LEDGER_NAME = "ledger.jsonl"
@@ -38,16 +38,11 @@ def ledger_path(output_dir: str | os.PathLike[str]) -> Path:
     return Path(output_dir) / LEDGER_NAME
 
 
-def utc_now() -> str:
-    """The current time as the ledger writes it: UTC ISO-8601 with milliseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
 def encode_event(event: Mapping[str, Any]) -> bytes:
     """One ledger line (with its newline); `event` and `t` come first for people reading it."""
     if "event" not in event:
         raise ValueError("a ledger event needs an 'event' field")
-    ordered = {"event": event["event"], "t": event.get("t") or utc_now()}
+    ordered = {"event": event["event"], "t": event.get("t") or iso()}
     ordered.update((k, v) for k, v in event.items() if k not in ordered)
     return _encode(ordered) + b"\n"
 

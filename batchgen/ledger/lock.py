@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from batchgen.errors import LockedError
-from batchgen.ledger.events import utc_now
+from batchgen.timestamps import iso
 
 LOCK_NAME = ".batchgen.lock"
 
@@ -73,7 +73,7 @@ class OutputLock:
                         self.path, previous["pid"])
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                  "since": utc_now()}).encode() + b"\n", 0)
+                                  "since": iso()}).encode() + b"\n", 0)
         self._fd = fd
 
     def release(self) -> None:

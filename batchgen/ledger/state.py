@@ -246,13 +246,11 @@ class Step(str, Enum):
 SUBMIT, RECOVER, POLL, DOWNLOAD, DONE, SKIP_FAILED = Step
 
 
-def next_step(job: Job, ks: KeyState | None, *, retry_failed: bool,
-              files_ok: bool = True) -> Step:
+def next_step(job: Job, ks: KeyState | None, *, retry_failed: bool) -> Step:
     """The next step for `job` given its ledger state `ks` (None: never seen).
 
-    `files_ok` is the caller's finding (I/O stays at the edge) that every file the
-    ledger records for a succeeded job is still present with its recorded sha256;
-    when False, the job is downloaded again instead of being done.
+    DONE trusts the ledger; whether the recorded files are still intact on disk is
+    I/O, checked by the runner at the edge (`Downloader.missing`).
     """
     if ks is not None and ks.key != job.key:
         raise ValueError(f"ledger state of key {ks.key} given for job {job.label()} "
@@ -262,7 +260,7 @@ def next_step(job: Job, ks: KeyState | None, *, retry_failed: bool,
     if ks.state == FAILED:
         return SUBMIT if retry_failed else SKIP_FAILED
     if ks.state == SUCCEEDED:
-        return DONE if files_ok else DOWNLOAD
+        return DONE
     if ks.generated:
         return DOWNLOAD
     if ks.job_id is None:

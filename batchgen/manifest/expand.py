@@ -11,7 +11,6 @@ its axes are written, then `include`), then samples.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 import math
@@ -20,9 +19,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable
 
-from batchgen.manifest import templates as naming
+from batchgen.manifest import templates
 from batchgen.errors import ManifestError, Problem
-from batchgen.jobs import KEY_LENGTH, Job, LocalFrame, canonical_json, job_label
+from batchgen.jobs import Job, LocalFrame, canonical_json, identity_hash, identity_json, job_label
 from batchgen.manifest.document import Manifest, PromptSpec
 from batchgen.manifest.references import MODEL, Prepared, prepare
 from batchgen.models.model import Model, RuleProblem
@@ -153,7 +152,7 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
     fname = prepared.filename
     render_file = fname.renderer()
     with_slug = "slug" in fname.names
-    file_names = [n for n in fname.names if n not in naming.JOB_FIELDS]
+    file_names = [n for n in fname.names if n not in templates.JOB_FIELDS]
     skip = m.on_invalid == "skip"
     problems: list[Problem] = []
     warnings: list[Problem] = []
@@ -171,7 +170,7 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
     combo_params = [distinct.setdefault(canonical_json([model.id, p]), p) for model, p in (
         (model, _params(model, m.defaults, c)) for model, c in zip(combo_models, combos))]
     bodies: dict[Any, _Body] = {}
-    combo_text = [{k: naming.plain(v) for k, v in c.items() if k not in params_names and k != MODEL}
+    combo_text = [{k: templates.plain(v) for k, v in c.items() if k not in params_names and k != MODEL}
                   for c in combos]
     # Prompts with the same own fields (and folder, for frames) share their variants;
     # prompts using the same variables share the variables' dicts. Both by combination.
@@ -180,7 +179,6 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
     prompt_checked: dict[str, dict[str, str | None]] = {model.id: {} for model in m.models.models}
     # The distinct (parameters, variables, model) of the jobs, in job order: the axes' values.
     occurring: dict[tuple[int, int], tuple[dict[str, Any], dict[str, str], str]] = {}
-    sha256 = hashlib.sha256
 
     for index, (spec, template, pid) in enumerate(zip(m.prompts, prepared.prompts, prepared.ids), 1):
         sample_numbers = range(1, (spec.samples or m.samples) + 1)
@@ -227,14 +225,12 @@ def _build(m: Manifest, prepared: Prepared, combos: list[dict[str, Any]]) -> Exp
                     problems.append(Problem(spec.file, spec.line, problem, job=label))
             if problem or body.rules:
                 continue
-            # jobs.job_key() of the identity body, serialized once for every sample:
-            # canonical_json sorts keys, so {"body", "model", "sample"} come in this order
-            # (a test checks every key against job_key).
-            body_json = f'{{"body":{body.head}{_JSON_TEXT(text)}{body.tail},"model":{model_json[model.id]}'
-            key_head = f'{body_json},"sample":'
-            request = sha256(f"{body_json}}}".encode()).hexdigest()[:KEY_LENGTH]  # jobs.body_hash
+            # The identity body serialized once for every sample (see jobs.identity_json).
+            identity = identity_json(model_json[model.id],
+                                     f"{body.head}{_JSON_TEXT(text)}{body.tail}")
+            request = identity_hash(identity)
             for sample in sample_numbers:
-                key = sha256(f"{key_head}{sample}}}".encode()).hexdigest()[:KEY_LENGTH]
+                key = identity_hash(identity, sample)
                 if key in keys:
                     continue  # an identical job came first: merged
                 keys.add(key)
@@ -313,15 +309,15 @@ def _label(pid: str, number: int, combo: dict[str, Any], params: dict[str, Any],
 
 @lru_cache(maxsize=65536)
 def _safe(value: Any) -> str:
-    return naming.safe(value)
+    return templates.safe(value)
 
 
 @lru_cache(maxsize=65536)
 def _slug(text: str) -> str:
-    return naming.slug(text)
+    return templates.slug(text)
 
 
-def _collision_problems(m: Manifest, template: naming.Template,
+def _collision_problems(m: Manifest, template: templates.Template,
                         collisions: list[tuple[Job, Job]], swept: list[str]) -> list[Problem]:
     def label(job: Job) -> str:
         values = {**job.variables, **job.params, MODEL: job.model}
@@ -360,7 +356,7 @@ def _axes(m: Manifest, occurring: list[tuple[dict[str, Any], dict[str, str], str
             declared = list(m.axes.get(name, []))
         else:
             seen = dict.fromkeys(v.get(name) for _, v, _ in occurring)
-            declared = [naming.plain(v) for v in m.axes.get(name, [])]
+            declared = [templates.plain(v) for v in m.axes.get(name, [])]
         seen.pop(None, None)
         axes[name] = [v for v in dict.fromkeys(declared) if v in seen] + \
             [v for v in seen if v not in declared]

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from batchgen.manifest import templates as naming
+from batchgen.manifest import templates
 from batchgen.errors import Problem
 from batchgen.jobs import LocalFrame
 from batchgen.manifest.document import FrameReader, Manifest, PromptSpec
 
 MODEL = "model"  # a matrix axis that sweeps the model, not a prompt variable
-RESERVED = set(naming.JOB_FIELDS) | {"prompt", "samples", "exclude", "include"}
+RESERVED = set(templates.JOB_FIELDS) | {"prompt", "samples", "exclude", "include"}
 _BRACED = re.compile(r"\{([^{}]*)")  # what follows an opening brace, closed or not
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 
@@ -27,9 +27,9 @@ _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 class Prepared:
     """What the checks produced: parsed templates, prompt ids, local frames."""
 
-    prompts: list[naming.Template]
+    prompts: list[templates.Template]
     ids: list[str]
-    filename: naming.Template
+    filename: templates.Template
     frames: dict[tuple[Path, str], LocalFrame | None]
 
 
@@ -39,26 +39,26 @@ def prepare(m: Manifest) -> tuple[Prepared, list[Problem]]:
     params = set(m.models.params)
     variables = [a for a in m.axes if a not in params and a != MODEL]
     for name in variables:
-        if not naming.NAME.match(name) or name in RESERVED:
+        if not templates.NAME.match(name) or name in RESERVED:
             why = ("is reserved" if name in RESERVED else
                    "can only hold letters, digits, _ and -")
             problems.append(Problem(m.display, m.line("matrix", name),
                                     f"the matrix key '{name}' is not a model parameter, so it is a "
                                     f"prompt variable, and a variable name {why}"))
     ids = _prompt_ids(m, problems)
-    templates, used = [], set()
+    parsed, used = [], set()
     for spec, pid in zip(m.prompts, ids):
         try:
-            template = naming.parse(spec.text)
-        except naming.TemplateError as exc:
+            template = templates.parse(spec.text)
+        except templates.TemplateError as exc:
             problems.append(Problem(spec.file, spec.line, str(exc), job=pid))
-            template = naming.Template(spec.text, (spec.text,))
+            template = templates.Template(spec.text, (spec.text,))
             used.update(_names_in_braces(spec.text))
         for name in template.names:
             used.add(name)
             if name not in variables:
                 problems.append(Problem(spec.file, spec.line, _no_value(name, params), job=pid))
-        templates.append(template)
+        parsed.append(template)
     for name in variables:
         if name not in used:
             close = difflib.get_close_matches(name, m.models.params, n=1, cutoff=0.7)
@@ -75,7 +75,7 @@ def prepare(m: Manifest) -> tuple[Prepared, list[Problem]]:
                                             "nor a model parameter"))
     filename = _filename_template(m, set(variables) | params, problems)
     frames = _frames(m, problems)
-    return Prepared(templates, ids, filename, frames), problems
+    return Prepared(parsed, ids, filename, frames), problems
 
 
 def _names_in_braces(text: str) -> set[str]:
@@ -111,21 +111,21 @@ def _prompt_ids(m: Manifest, problems: list[Problem]) -> list[str]:
     return ids
 
 
-def _filename_template(m: Manifest, names: set[str], problems: list[Problem]) -> naming.Template:
-    text = m.filename or naming.DEFAULT_FILENAME
+def _filename_template(m: Manifest, names: set[str], problems: list[Problem]) -> templates.Template:
+    text = m.filename or templates.DEFAULT_FILENAME
     line = m.line("filename")
     try:
-        template = naming.parse(text)
-    except naming.TemplateError as exc:
+        template = templates.parse(text)
+    except templates.TemplateError as exc:
         problems.append(Problem(m.display, line, f"filename: {exc}"))
-        return naming.parse(naming.DEFAULT_FILENAME)
-    known = set(naming.JOB_FIELDS) | names
+        return templates.parse(templates.DEFAULT_FILENAME)
+    known = set(templates.JOB_FIELDS) | names
     for name in template.names:
         if name not in known:
             problems.append(Problem(m.display, line, (
                 f"the filename placeholder {{{name}}} has no value; use {{id}}, {{index}}, "
                 "{sample}, {key}, {slug}, {model}, a model parameter or a matrix variable")))
-    escape = naming.filename_problem(template)
+    escape = templates.filename_problem(template)
     if escape:
         problems.append(Problem(m.display, line, escape))
     return template

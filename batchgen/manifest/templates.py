@@ -131,8 +131,3 @@ def filename_problem(template: Template) -> str | None:
         return (f"the filename template '{template.text}' would write outside the output folder "
                 "or has an empty folder name; use plain folder names without . or ..")
     return None
-
-
-def render_filename(template: Template, values: Mapping[str, Any]) -> str:
-    """The relative POSIX path of one job's file; every value made filesystem-safe."""
-    return template.render({name: safe(values[name]) for name in template.names})

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 from urllib.parse import quote
+
+from batchgen.timestamps import epoch
 
 STATES = ("pending", "running", "succeeded", "failed")
 
@@ -150,16 +151,10 @@ def _number_or_none(value: Any) -> int | float | None:
 def _seconds_between(start: str | None, end: str | None) -> float | None:
     if not start or not end:
         return None
-    try:
-        delta = _parse_time(end) - _parse_time(start)
-    except ValueError:
+    started, ended = epoch(start), epoch(end)
+    if started is None or ended is None:
         return None
-    return round(delta.total_seconds(), 1)
-
-
-def _parse_time(text: str) -> datetime:
-    # fromisoformat only learned the trailing "Z" in Python 3.11.
-    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return round(ended - started, 1)
 
 
 def sweep_axes(rows: list[ReportRow], declared: Mapping[str, Iterable[Any]] | None) -> dict[str, list[Any]]:

@@ -36,7 +36,6 @@ CHUNK = 1 << 16
 
 
 class StreamedBody(Protocol):
-    status_code: int
     headers: Any
 
     def aiter_bytes(self, chunk_size: int | None = None) -> AsyncIterator[bytes]: ...
@@ -123,7 +122,6 @@ class Downloader:
         while attempts < self._timing.attempts:
             try:
                 asset = await self._client.get_asset(asset_id)
-                asset = asset.get("asset", asset) if isinstance(asset.get("asset"), dict) else asset
                 if asset.get("status") not in (None, "success") or not asset.get("url"):
                     problem = f"asset {asset_id} is not ready (status {asset.get('status')})"
                     attempts += 1
@@ -164,11 +162,9 @@ class Downloader:
         digest = hashlib.sha256()
         size = 0
         try:
+            # The client answers only a 200 with a body; any other status is raised
+            # as an APIError, handled below.
             async with self._client.download(asset["url"]) as response:
-                if response.status_code in EXPIRED_STATUSES:
-                    raise _Expired(f"download URL refused (HTTP {response.status_code}); renewing it")
-                if response.status_code != 200:
-                    raise _Retry(f"download answered HTTP {response.status_code}")
                 stated = _int(response.headers.get("content-length"))
                 with tmp.open("wb") as handle:
                     async for chunk in response.aiter_bytes(CHUNK):

@@ -7,30 +7,11 @@ disk does not hold yet.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from batchgen.ledger.checkpoint import due, save_checkpoint
 from batchgen.ledger.events import LedgerWriter
 from batchgen.ledger.state import LedgerState
-
-
-def parse_time(value: Any) -> float | None:
-    """A ledger or API timestamp as POSIX seconds (None when absent or unreadable)."""
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, datetime):
-        moment = value
-    else:
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
 
 
 class RunLedger:

@@ -19,7 +19,6 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable, Protocol
 
 import anyio
@@ -31,7 +30,8 @@ from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, JobRej
 from batchgen.jobs import Job, canonical_json
 from batchgen.ledger.family import Family
 from batchgen.run.polling.single import unwrap_job
-from batchgen.run.journal import RunLedger, parse_time
+from batchgen.run.journal import RunLedger
+from batchgen.timestamps import epoch, iso
 from batchgen.run.uploads import FrameUploads
 
 # INFO: what a run decides (lost answers, 429s and ceilings, rejections); DEBUG: each call.
@@ -234,7 +234,7 @@ class Recovery:
         proved never to have reached the API (recorded `unsent`)."""
         ks = self._ledger.state.jobs[key]
         who = f"{ks.id} #{ks.sample} ({key})"
-        intent_t = parse_time(ks.intent_t) or self._clock()
+        intent_t = epoch(ks.intent_t) or self._clock()
         body_id = canonical_json(ks.body)
         seen_after = intent_t
         while True:
@@ -267,8 +267,7 @@ class Recovery:
         if last and last.since <= since and last.started > newer_than:
             return last
         started = self._clock()
-        created_after = datetime.fromtimestamp(since, timezone.utc).isoformat(
-            timespec="milliseconds").replace("+00:00", "Z")
+        created_after = iso(since)
         jobs = []
         while True:
             try:

@@ -22,8 +22,9 @@ from batchgen.simulator import listing, media, model
 from batchgen.simulator.faults import Dice, FaultRates
 from batchgen.simulator.http import (Request, Response, Router, error, json_response, lifespan,
                                      read_request, send_response)
+from batchgen.timestamps import iso
 from batchgen.simulator.state import (FAILURE_MESSAGES, Counters, JobTiming, RecordedRequest,
-                                      SimAsset, SimJob, iso, new_id, peak_overlap, phases)
+                                      SimAsset, SimJob, new_id, peak_overlap, phases)
 
 API_PREFIX = "/v1"
 ERROR_FIELDS = ("reason", "message", "error", "detail")

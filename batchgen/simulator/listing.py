@@ -16,11 +16,11 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
-from batchgen.simulator.state import SimJob, parse_iso
+from batchgen.jobs import JOB_STATUSES
+from batchgen.simulator.state import SimJob
+from batchgen.timestamps import parse as parse_iso
 
 SORTED_BY_UPDATE = ("status", "type", "types", "workflowId")
-JOB_STATUSES = ("pending", "queued", "warming-up", "in-progress", "finalizing", "success",
-                "failure", "canceled")
 _START = [1e18, ""]  # a cursor before every row (rows are sorted newest first)
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 # Where each running status starts, as a fraction of the job's duration.
@@ -23,7 +22,6 @@ PHASES: tuple[tuple[str, float], ...] = (
     ("finalizing", 0.90),
 )
 PROGRESS_STEPS = 10  # in-progress reports progress in tenths, each step is an update
-FINAL_STATUSES = ("success", "failure", "canceled")
 
 FAILURE_MESSAGES = (
     ("The provider failed to generate the video", "Try again; failed jobs are refunded."),
@@ -47,20 +45,6 @@ def phases(duration: float, queue: float | None, stall: float) -> tuple[tuple[st
     starts = (0.0, 0.1 * queue, 0.6 * queue + stall, queue + stall,
               queue + stall + 0.9 * (duration - queue))
     return tuple((status, start / life) for (status, _), start in zip(PHASES, starts))
-
-
-def iso(t: float) -> str:
-    """An ISO-8601 UTC timestamp with milliseconds, as the API writes them."""
-    dt = datetime.fromtimestamp(t, tz=timezone.utc)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-def parse_iso(text: str) -> float:
-    """Epoch seconds of an ISO-8601 timestamp; ValueError if it is not one."""
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return dt.timestamp()
 
 
 def new_id(rng: random.Random, prefix: str, length: int = 24) -> str:

@@ -192,11 +192,6 @@ def test_a_succeeded_job_with_intact_files_is_done():
     assert next_step(job(), ks, retry_failed=False) is DONE
 
 
-def test_a_succeeded_job_whose_file_is_gone_is_downloaded_again():
-    ks = state_of(intent(), submitted(), succeeded(), file())
-    assert next_step(job(), ks, retry_failed=False, files_ok=False) is DOWNLOAD
-
-
 def test_a_failed_job_is_skipped_without_retry_failed():
     assert next_step(job(), state_of(intent(), submitted(), failed()),
                      retry_failed=False) is SKIP_FAILED

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from batchgen.manifest import templates as naming
+from batchgen.manifest import templates
 from batchgen.errors import ManifestError
 from batchgen.manifest.load import load_batch
 from manifestkit import write
@@ -24,7 +24,7 @@ def refusal(tmp_path, body: str) -> list[str]:
 
 
 def test_double_braces_are_literal_braces():
-    assert naming.parse("{{a}} {b} }}").render({"b": True}) == "{a} true }"
+    assert templates.parse("{{a}} {b} }}").render({"b": True}) == "{a} true }"
 
 
 @pytest.mark.parametrize("text,fragment", [
@@ -35,14 +35,14 @@ def test_double_braces_are_literal_braces():
     ("a {style", "'{style' has no closing brace"),
 ])
 def test_anything_but_a_plain_name_in_braces_is_refused(text, fragment):
-    with pytest.raises(naming.TemplateError, match=fragment.replace("[", r"\[").replace("{", r"\{")):
-        naming.parse(text)
+    with pytest.raises(templates.TemplateError, match=fragment.replace("[", r"\[").replace("{", r"\{")):
+        templates.parse(text)
 
 
 @pytest.mark.parametrize("value,safe", [("16:9", "16-9"), (True, "true"), ("../..", "_"),
                                         ("a/b c", "a-b-c"), ("café", "café"), ("x" * 200, "x" * 80)])
 def test_values_are_made_filesystem_safe(value, safe):
-    assert naming.safe(value) == safe
+    assert templates.safe(value) == safe
 
 
 def test_the_default_file_name_is_the_prompt_id_and_the_key(tmp_path):

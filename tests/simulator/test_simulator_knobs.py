@@ -9,7 +9,7 @@ import pytest
 from batchgen.cli import build_parser
 from batchgen.cli.simulate_cmd import build_simulator
 from batchgen.errors import RateLimited, URLExpired
-from batchgen.simulator.state import parse_iso
+from batchgen.timestamps import parse as parse_iso
 from simkit import (FAST, MODEL, ManualClock, connect, request, run, simulator,  # noqa: F401
                     submit)
 

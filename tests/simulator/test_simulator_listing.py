@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from simkit import ManualClock, request, simulator, submit
-from batchgen.simulator.state import iso
+from batchgen.timestamps import iso
 
 
 def sim_with_jobs(n, **knobs):

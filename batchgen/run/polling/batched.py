@@ -31,14 +31,14 @@ import statistics
 import time
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable, Protocol
 
 import anyio
 
 from batchgen.errors import AccessDenied, APIError, JobRejected
+from batchgen.jobs import FINAL_STATUSES
+from batchgen.timestamps import epoch, iso
 
-FINAL_STATUSES = frozenset({"success", "failure", "canceled"})
 _HISTORY = 50  # finished jobs remembered for learning status fractions
 _MIN_SAMPLES = 3
 _AGREEMENT = 0.02  # fractions agree when their spread is within 2 % of their median
@@ -284,11 +284,11 @@ class ListPoller:
         # updatedAfter is only allowed with a type (or status) filter: batchgen's jobs are custom.
         filters: dict[str, Any] = {"page_size": self.timing.page_size, "type": "custom"}
         if self._cursor is not None:
-            filters["updated_after"] = _iso(self._cursor - self.timing.overlap)
+            filters["updated_after"] = iso(self._cursor - self.timing.overlap)
         else:
             # Nothing seen yet: reach back to just before the first job was watched.
             first = min(w.registered for w in self._watched.values())
-            filters["updated_after"] = _iso(first - self.timing.overlap - self.timing.interval)
+            filters["updated_after"] = iso(first - self.timing.overlap - self.timing.interval)
         found: list[dict[str, Any]] = []
         token = None
         while True:
@@ -314,7 +314,7 @@ class ListPoller:
                       self._clock())
 
     def _observe(self, job: dict[str, Any], now: float, arrived: float) -> None:
-        updated = _epoch(job.get("updatedAt"))
+        updated = epoch(job.get("updatedAt"))
         if updated is not None:
             self._cursor = updated if self._cursor is None else max(self._cursor, updated)
             # The update happened before the answer arrived: this bounds the clock
@@ -360,7 +360,7 @@ class ListPoller:
     # -- learning when jobs end -------------------------------------------------------------
 
     def _learn(self, job: dict[str, Any]) -> None:
-        created, history = _epoch(job.get("createdAt")), _history(job)
+        created, history = epoch(job.get("createdAt")), _history(job)
         end = next((t for s, t in reversed(history) if s in FINAL_STATUSES), None)
         if created is None or end is None or end <= created:
             return
@@ -387,7 +387,7 @@ class ListPoller:
 
     def _predict(self, job: dict[str, Any]) -> tuple[float, float] | None:
         """(predicted end on the client's clock, its uncertainty in seconds), or None."""
-        created = _epoch(job.get("createdAt"))
+        created = epoch(job.get("createdAt"))
         if created is None or not math.isfinite(self._offset):
             return None
         best = None
@@ -406,22 +406,7 @@ class ListPoller:
 def _history(job: dict[str, Any]) -> list[tuple[str, float]]:
     out = []
     for entry in job.get("statusHistory") or []:
-        t = _epoch(entry.get("date")) if isinstance(entry, dict) else None
+        t = epoch(entry.get("date")) if isinstance(entry, dict) else None
         if t is not None:
             out.append((str(entry.get("status")), t))
     return out
-
-
-def _epoch(text: Any) -> float | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
-
-
-def _iso(t: float) -> str:
-    dt = datetime.fromtimestamp(t, tz=timezone.utc)
-    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -12,8 +12,8 @@ from typing import Any, Protocol
 import anyio
 
 from batchgen.errors import JobRejected, RetriableError
+from batchgen.jobs import FINAL_STATUSES
 
-FINAL_STATUSES = frozenset({"success", "failure", "canceled"})
 
 
 class Poller(Protocol):
