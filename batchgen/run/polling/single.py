@@ -15,7 +15,6 @@ from batchgen.errors import JobRejected, RetriableError
 from batchgen.jobs import FINAL_STATUSES
 
 
-
 class Poller(Protocol):
     async def wait_final(self, job_id: str) -> dict[str, Any]:
         """Wait until the job is final (success, failure or canceled) and return it."""
