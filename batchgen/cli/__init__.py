@@ -30,17 +30,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"batchgen.cli.{name}_cmd").register(sub)
-    for command in sub.choices.values():
-        # Also after the command (`batchgen run m.yaml -v`), where people type it;
-        # SUPPRESS keeps a command without it from resetting the top-level count.
+    for command in subcommands(parser):
+        # Also after the command or subcommand (`batchgen run m.yaml -v`, `batchgen
+        # schema check -v`), where people type it; SUPPRESS keeps a command without it
+        # from resetting the count given before it.
         command.add_argument("-v", "--verbose", action="count", default=argparse.SUPPRESS,
                              help="log what happens to stderr (-vv: everything)")
     return parser
 
 
+def subcommands(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every command's and subcommand's parser below `parser`, depth first."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):  # aliases share a parser
+                found += [child, *subcommands(child)]
+    return found
+
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(words)
+    args.words = words  # the command as typed, for the commands printed to paste again
     try:
         with logging_to_stderr(level_for(args.verbose)):
             code = int(args.func(args) or 0)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from batchgen.cli.argtypes import non_negative_float, positive_float, positive_int
 from batchgen.cli.connect import add_api_options, open_client
+from batchgen.cli.invocation import command
 from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings
 from batchgen.errors import BatchgenError, ManifestError, UsageError
 
@@ -158,6 +159,7 @@ def print_summary(summary: RunSummary, stream: Any) -> None:
           f"{c['failed']} failed, {c['running']} running, {c['pending']} pending "
           f"({summary.elapsed:.1f} s; this run submitted {summary.submitted}, "
           f"downloaded {summary.downloaded})", file=stream)
+    print(spending(summary), file=stream)
     for failure in summary.failed:
         hint = f" ({failure['hint']})" if failure.get("hint") else ""
         print(f"  failed {failure['label']}: {failure['error']}{hint}", file=stream)
@@ -178,27 +180,32 @@ def print_summary(summary: RunSummary, stream: Any) -> None:
         running = (f" The {c['running']} jobs still running on the server are picked up by the "
                    "next run, not submitted again." if c["running"] else "")
         print(f"interrupted.{running} Resume with:\n  {summary.resume_command}", file=stream)
-    elif summary.failed:
-        print("to submit the failed jobs again: add --retry-failed", file=stream)
+    elif summary.failed and summary.resume_command:
+        print(f"to submit the failed jobs again:\n  {retry_command(summary.resume_command)}",
+              file=stream)
+
+
+def spending(summary: RunSummary) -> str:
+    """`spent 150 CU (estimate 600 CU); 750 CU in this output folder so far`."""
+    from batchgen.run.budget import format_cu
+
+    line = f"spent {format_cu(summary.spent_this_run)} CU"
+    if summary.estimated is not None:
+        line += f" (estimate {format_cu(summary.estimated)} CU)"
+    if abs(summary.spent - summary.spent_this_run) > 1e-9:
+        line += f"; {format_cu(summary.spent)} CU in this output folder so far"
+    return line
 
 
 def resume_command(args: argparse.Namespace) -> str:
-    """The command that resumes this run (the same command, as it was given)."""
-    words = ["batchgen", "run", args.manifest]
-    for flag, value in (("--out", args.out), ("--base-url", args.base_url),
-                        ("--poll-interval", args.poll_interval),
-                        ("--recovery-wait", args.recovery_wait), ("--max-jobs", args.max_jobs),
-                        ("--max-cu", args.max_cu), ("--shard", args.shard)):
-        if value is not None:
-            words += [flag, str(value)]
-    if args.concurrency != DEFAULT_CONCURRENCY:
-        words += ["--concurrency", str(args.concurrency)]
-    for flag, on in (("--retry-failed", args.retry_failed), ("--simulate", args.simulate),
-                     ("--yes", args.yes), ("--no-progress", args.no_progress),
-                     ("--json", args.json)):
-        if on:
-            words.append(flag)
-    return shlex.join(words)
+    """The command that resumes this run: the same command, as it was typed."""
+    return command(*getattr(args, "words", None) or ["run", args.manifest])
+
+
+def retry_command(resume: str) -> str:
+    """The resume command with --retry-failed (once)."""
+    words = shlex.split(resume)
+    return shlex.join(words if "--retry-failed" in words else [*words, "--retry-failed"])
 
 
 def _confirm(estimate: Estimate, at_stake: float, threshold: float, yes: bool) -> None:

@@ -1,68 +1,135 @@
 """What a run shows while it works.
 
-On a terminal: a tqdm bar over the batch's jobs (a job counts once it is final and
-downloaded, or failed) with submitted/running/failed/downloaded counts and an ETA.
-With `--no-progress`, or when stderr is not a terminal: one plain, timestamped log
-line per event, readable in CI logs and `grep`-able.
+Every job of the batch is in one phase: waiting (not sent yet), submitting (holding a
+slot: uploading its frames, calling generate, waiting out a 429, or having its lost
+answer looked up), on the server (the API has it), succeeded (finished on the server,
+files still downloading), downloaded (done), failed.
+
+On a terminal: a bar over the batch's jobs (a job counts once downloaded or failed)
+with elapsed time, ETA and the creative units spent against the estimate, and under
+it a line of counts per phase and a "rate-limited, waiting N s" state. Both are
+redrawn every second by `keep_time`, whether or not anything happened.
+
+With `--no-progress`, or when stderr is not a terminal: one plain, timestamped line
+per event, and a line of the same counts every `interval` seconds; readable in CI
+logs and `grep`-able.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
-from typing import Any, Callable, TextIO
+from typing import Any, Callable, Iterable, TextIO
 
+import anyio
 from tqdm import tqdm
 
 from batchgen.jobs import Job
+from batchgen.run.budget import format_cu
+from batchgen.ledger.state import Step
+
+WAITING, SUBMITTING, ON_SERVER, SUCCEEDED, DOWNLOADED, FAILED = (
+    "waiting", "submitting", "on server", "succeeded", "downloaded", "failed")
+PHASES = (WAITING, SUBMITTING, ON_SERVER, SUCCEEDED, DOWNLOADED, FAILED)
+SETTLED = (DOWNLOADED, FAILED)  # what the bar counts as done
+# Where a job the run starts with stands, by the step the ledger gives it.
+STARTING = {Step.SUBMIT: WAITING, Step.RECOVER: SUBMITTING, Step.POLL: ON_SERVER,
+            Step.DOWNLOAD: SUCCEEDED, Step.DONE: DOWNLOADED, Step.SKIP_FAILED: FAILED}
+TICK = 1.0  # seconds between two redraws of the bar
+STATUS_INTERVAL = 15.0  # seconds between two lines of counts without a terminal
 
 
 class Progress:
-    """Receives the runner's events and shows them as a bar or as log lines."""
+    """Receives the runner's events and shows them as a bar or as log lines.
 
-    def __init__(self, total: int, *, done: int = 0, bar: bool | None = None,
-                 stream: TextIO | None = None, describe: Callable[[Job], str] = Job.label):
+    `estimate` is the CU estimate of what the run submits (None: not estimated);
+    `spent()` the CU the output folder's ledger records so far, read at each redraw.
+    """
+
+    def __init__(self, plan: Iterable[tuple[Job, Step]], *, elsewhere: int = 0,
+                 bar: bool | None = None,
+                 stream: TextIO | None = None, describe: Callable[[Job], str] = Job.label,
+                 estimate: float | None = None, spent: Callable[[], float] | None = None,
+                 interval: float = STATUS_INTERVAL, clock: Callable[[], float] = time.monotonic):
         self.stream = stream or sys.stderr
+        self.counts = dict.fromkeys(PHASES, 0)
+        self._phase: dict[str, str] = {}  # key -> phase, for jobs neither waiting nor done
+        for job, step in plan:
+            phase = STARTING[step]
+            self.counts[phase] += 1
+            if phase not in (WAITING, DOWNLOADED):
+                self._phase[job.key] = phase
+        self.elsewhere = elsewhere  # left to the other folders of the batch that sent them
+        self.total = sum(self.counts.values()) + elsewhere
+        self._settled_before = self.settled
         self._describe = describe
-        self.total = total
-        self.counts = {"submitted": 0, "running": 0, "succeeded": 0, "failed": 0, "downloaded": 0}
-        use_bar = self.stream.isatty() if bar is None else bar
-        self._bar = tqdm(total=total, initial=done, file=self.stream, unit="job",
-                         **_width(self.stream)) if use_bar else None
-        if self._bar is None and total:
-            self._log(f"{total} jobs, {done} already done")
+        self._estimate = estimate
+        self._spent = spent or (lambda: 0.0)
+        self._spent_before = self._spent()
+        self._clock = clock
+        self._started = clock()
+        self._interval = interval
+        self._next_status = self._started + interval
+        self._rate_limited_until = 0.0
+        self._bar = self._status = None
+        if self.total:
+            self._log(f"{self.total:,} job{'s' if self.total != 1 else ''}, "
+                      f"{self.settled:,} already done")
+        if self.stream.isatty() if bar is None else bar:
+            width = _width(self.stream)
+            self._bar = tqdm(total=self.total, initial=self.settled, file=self.stream, unit="job",
+                             bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {desc}",
+                             **width)
+            self._status = tqdm(total=0, file=self.stream, position=1, bar_format="{desc}",
+                                leave=False, **width)
+            self._refresh()
+
+    @property
+    def settled(self) -> int:
+        """Jobs downloaded, failed or left to other folders: what the bar counts as done."""
+        return self.counts[DOWNLOADED] + self.counts[FAILED] + self.elsewhere
+
+    # Events from the runner.
+
+    def submitting(self, job: Job) -> None:
+        """The job took a slot and is being sent."""
+        self._move(job, SUBMITTING)
 
     def submitted(self, job: Job, job_id: str) -> None:
-        self.counts["submitted"] += 1
+        self._move(job, ON_SERVER)
         self._line(f"submitted {self._describe(job)} as {job_id}")
-
-    def running(self, in_flight: int) -> None:
-        """How many generations are in flight on the server now."""
-        if in_flight != self.counts["running"]:
-            self.counts["running"] = in_flight
-            self._refresh()
 
     def recovered(self, job: Job, job_id: str | None) -> None:
         what = f"found again as {job_id}" if job_id else "never reached the API; sending it"
+        self._move(job, ON_SERVER if job_id else SUBMITTING)
         self._line(f"{self._describe(job)}: lost answer {what}")
 
     def succeeded(self, job: Job, job_id: str) -> None:
-        self.counts["succeeded"] += 1
+        self._move(job, SUCCEEDED)
         self._line(f"succeeded {self._describe(job)} ({job_id})")
 
     def failed(self, job: Job, error: str, hint: str | None = None) -> None:
-        self.counts["failed"] += 1
+        self._move(job, FAILED)
         self.message(f"failed {self._describe(job)}: {error}" + (f" ({hint})" if hint else ""))
-        self._advance()
 
     def downloaded(self, job: Job, path: str) -> None:
-        self.counts["downloaded"] += 1
+        """One file of the job is in place."""
         self._line(f"downloaded {path}")
 
     def finished(self, job: Job) -> None:
         """The job is done (all its files are in place)."""
-        self._advance()
+        self._move(job, DOWNLOADED)
+
+    def rate_limited(self, seconds: float) -> None:
+        """The API answered 429: submitting waits `seconds` before sending again."""
+        now = self._clock()
+        entering = now >= self._rate_limited_until
+        self._rate_limited_until = max(self._rate_limited_until, now + seconds)
+        if entering and self._bar is None:
+            self._log(f"rate-limited (429): waiting {_seconds(seconds)} s before sending again")
+        self._refresh()
 
     def message(self, text: str) -> None:
         """A line the user should see even with a bar (warnings, failures)."""
@@ -71,9 +138,82 @@ class Progress:
         else:
             self._log(text)
 
-    def close(self) -> None:
+    # Time passing.
+
+    async def keep_time(self) -> None:
+        """Redraw every second until cancelled (the runner runs it beside the jobs)."""
+        pause = TICK if self._bar is not None else min(TICK, self._interval)
+        while True:
+            await anyio.sleep(pause)
+            self.tick()
+
+    def tick(self) -> None:
+        """One second passed: redraw the bar, or log the counts when the interval is up."""
         if self._bar is not None:
+            self._refresh()
+        elif self._clock() >= self._next_status:
+            self._log(f"{self.headline()}: {self.breakdown()}")
+            self._next_status = self._clock() + self._interval
+
+    def close(self) -> None:
+        """Take the bar off the screen but for its last state, the counts under it."""
+        if self._bar is not None:
+            self._refresh()
+            self._status.close()
             self._bar.close()
+            self.stream.write(f"  {self.breakdown()}\n")
+            self.stream.flush()
+
+    # What is shown.
+
+    def headline(self) -> str:
+        """`5/12 done, 0:06 elapsed, ETA 0:05, 150 of ~600 CU`."""
+        elapsed = self._clock() - self._started
+        return (f"{self.settled:,}/{self.total:,} done, {_clock_time(elapsed)} elapsed, "
+                f"ETA {self._eta(elapsed)}, {self._cu()}")
+
+    def breakdown(self) -> str:
+        """The count of every phase, after the rate-limited state while it lasts (first,
+        so that a narrow terminal cuts the counts, not the state)."""
+        c = self.counts
+        text = (f"{c[WAITING]:,} waiting, {c[SUBMITTING]:,} submitting, {c[ON_SERVER]:,} on server, "
+                f"{c[SUCCEEDED] + c[DOWNLOADED]:,} succeeded ({c[DOWNLOADED]:,} downloaded), "
+                f"{c[FAILED]:,} failed")
+        if self.elsewhere:
+            text += f", {self.elsewhere:,} sent from other folders"
+        left = self._rate_limited_until - self._clock()
+        if left > 0:
+            text = f"rate-limited, waiting {_seconds(left)} s; {text}"
+        return text
+
+    def _eta(self, elapsed: float) -> str:
+        done_now = self.settled - self._settled_before
+        left = self.total - self.settled
+        if not left:
+            return "0:00"
+        if done_now <= 0 or elapsed <= 0:
+            return "?"
+        return _clock_time(elapsed / done_now * left)
+
+    def _cu(self) -> str:
+        spent = self._spent() - self._spent_before
+        if self._estimate is None:
+            return f"{_amount(spent)} CU spent"
+        return f"{_amount(spent)} of ~{_amount(self._estimate)} CU spent"
+
+    def _move(self, job: Job, phase: str) -> None:
+        old = self._phase.get(job.key, WAITING)
+        if old == phase:
+            return
+        self.counts[old] -= 1
+        self.counts[phase] += 1
+        if phase == DOWNLOADED:
+            self._phase.pop(job.key, None)
+        else:
+            self._phase[job.key] = phase
+        if self._bar is not None and phase in SETTLED:
+            self._bar.update(1)
+        self._refresh()
 
     def _line(self, text: str) -> None:
         if self._bar is None:
@@ -81,20 +221,29 @@ class Progress:
         else:
             self._refresh()
 
-    def _advance(self) -> None:
-        if self._bar is not None:
-            self._bar.update(1)
-            self._refresh()
-
     def _refresh(self) -> None:
         if self._bar is not None:
-            c = self.counts
-            self._bar.set_postfix_str(f"submitted {c['submitted']}, running {c['running']}, "
-                                      f"failed {c['failed']}, downloaded {c['downloaded']}",
-                                      refresh=True)
+            elapsed = self._clock() - self._started
+            self._bar.set_description_str(f"[{_clock_time(elapsed)} elapsed, ETA "
+                                          f"{self._eta(elapsed)}] {self._cu()}", refresh=True)
+            self._status.set_description_str(f"  {self.breakdown()}", refresh=True)
 
     def _log(self, text: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {text}", file=self.stream, flush=True)
+
+
+def _clock_time(seconds: float) -> str:
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _seconds(value: float) -> str:
+    return str(max(1, math.ceil(value)))
+
+
+def _amount(value: float) -> str:
+    return format_cu(round(value, 2))
 
 
 def _width(stream: TextIO) -> dict[str, Any]:

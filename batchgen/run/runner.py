@@ -33,7 +33,7 @@ from batchgen.ledger.family import Family
 from batchgen.run.polling.batched import ListPoller, ListPollTiming
 from batchgen.ledger.lock import OutputLock
 from batchgen.run.polling.single import Poller
-from batchgen.run.progress import Progress
+from batchgen.run.progress import STATUS_INTERVAL, Progress
 from batchgen.run.journal import RunLedger
 from batchgen.run.shards import Shard, check_ledger_shard
 from batchgen.ledger.state import FAILED, STATES, KeyState, Step, next_step, replay
@@ -68,6 +68,7 @@ class RunOptions:
     download_concurrency: int = 8
     progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
     progress_stream: TextIO | None = None
+    progress_interval: float = STATUS_INTERVAL  # seconds between lines of counts, no terminal
     handle_signals: bool = False  # SIGINT/SIGTERM stop the run cleanly (the CLI sets it)
     # On the first Ctrl-C, let jobs in flight finish before stopping: for an in-process
     # simulator, which forgets its jobs when the process ends.
@@ -98,6 +99,7 @@ class RunSummary:
     access_denied: str | None = None
     ceiling: int | None = None
     spent: float = 0.0  # creative units of every accepted submission, earlier runs included
+    spent_this_run: float = 0.0  # creative units of the submissions this run made
     estimated: float | None = None  # estimate of the jobs this run had to submit
     budget_stopped: bool = False  # --max-cu stopped the submissions
     budget: str | None = None  # what was spent and what is left, under --max-cu
@@ -237,10 +239,12 @@ class _Run:
                             "retryFailed": self.options.retry_failed,
                             **({"maxCu": self.options.max_cu} if self.budget else {})})
         await anyio.to_thread.run_sync(self.downloader.remove_leftovers)
-        settled = sum(1 for _, step in plan if step in (Step.DONE, Step.SKIP_FAILED))
-        self.progress = Progress(len(self.batch.jobs), done=settled + len(self.elsewhere),
-                                 bar=self.options.progress, stream=self.options.progress_stream,
-                                 describe=self.describe)
+        self._spent_before = self.ledger.state.spent
+        self.progress = Progress(
+            plan, elsewhere=len(self.elsewhere), bar=self.options.progress,
+            stream=self.options.progress_stream, describe=self.describe,
+            estimate=self.estimate.total if self.estimate else None,
+            spent=lambda: self.ledger.state.spent, interval=self.options.progress_interval)
         if self.elsewhere:
             self.progress.message(f"left alone, already sent from other folders of this batch: "
                                   f"{_per_folder(self.elsewhere.values(), self.output)}")
@@ -254,6 +258,7 @@ class _Run:
                 async with anyio.create_task_group() as outer:
                     if self.options.handle_signals:
                         outer.start_soon(self._watch_signals)
+                    outer.start_soon(self.progress.keep_time)
                     await self._drive_all(plan)
                     outer.cancel_scope.cancel()
         except BaseException as exc:
@@ -350,7 +355,9 @@ class _Run:
             self._released_early.add(job_id)
             self.limiter.release()
 
-    def _rate_limited(self) -> None:
+    def _rate_limited(self, delay: float) -> None:
+        if self.progress is not None:
+            self.progress.rate_limited(delay)
         # A 429 after slots were freed by prediction: stop trusting the predictions.
         if isinstance(self.poller, ListPoller) and self.poller.early_releases:
             self.poller.early_release = False
@@ -366,6 +373,7 @@ class _Run:
                     if not holding:
                         await self.limiter.acquire()
                         holding = True
+                    self.progress.submitting(job)
                     job_id = await self.submitter.submit(job)
                     self._settle(job)
                     if job_id:
@@ -401,7 +409,6 @@ class _Run:
                     ks = self.ledger.state.jobs[job.key]
                     self.progress.failed(job, ks.error or "failed", ks.hint)
                     return
-                self.progress.running(self.limiter.in_flight)
                 # retry_failed applies once, to the job's first step in this run.
                 step = self._next_step(job, retry_failed=False)
                 if job.key in self.elsewhere:
@@ -537,6 +544,7 @@ class _Run:
             download_errors=self.download_errors, interrupted=self.interrupted,
             access_denied=self.denied.message if self.denied else None,
             ceiling=state.ceiling, spent=state.spent, elapsed=round(elapsed, 3),
+            spent_this_run=round(state.spent - self._spent_before, 6),
             resume_command=self.options.resume_command,
             estimated=self.estimate.total if self.estimate else None,
             budget_stopped=self.budget_stopped,

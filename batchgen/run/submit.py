@@ -80,7 +80,7 @@ class Submitter:
     def __init__(self, client: SubmitClient, ledger: RunLedger, limiter: Limiter,
                  uploads: FrameUploads, *, timing: SubmitTiming, bodies: InFlightBodies,
                  on_ceiling: Callable[[int], None] | None = None,
-                 on_rate_limited: Callable[[], None] | None = None):
+                 on_rate_limited: Callable[[float], None] | None = None):
         self._client = client
         self._ledger = ledger
         self._limiter = limiter
@@ -172,8 +172,9 @@ class Submitter:
                 return None
 
     async def _rate_limited(self, exc: RateLimited, wait: float) -> None:
+        delay = exc.retry_after if exc.retry_after else wait * (0.5 + random.random() / 2)
         if self._on_rate_limited:
-            self._on_rate_limited()
+            self._on_rate_limited(delay)
         if exc.action_limit:
             if self._limiter.set_ceiling(int(exc.action_limit)):
                 log.info("the API allows %d in flight at once (stated in a 429); keeping to it",
@@ -183,7 +184,6 @@ class Submitter:
                     self._on_ceiling(int(exc.action_limit))
         else:
             self._limiter.backoff()  # no ceiling stated: learn a window instead
-        delay = exc.retry_after if exc.retry_after else wait * (0.5 + random.random() / 2)
         log.info("rate limited (429): waiting %.1fs before sending again (%d in flight, "
                  "window %d)", delay, self._limiter.in_flight, self._limiter.effective)
         if self._limiter.in_flight > self._limiter.effective:

@@ -85,3 +85,19 @@ def test_v_logs_the_runners_decisions_about_429s(tmp_path, capfd, monkeypatch):
     assert code == 0
     assert "INFO batchgen.run.submit: the API allows 1 in flight at once (stated in a 429)" in err
     assert "INFO batchgen.run.submit: rate limited (429): waiting" in err
+
+
+@pytest.mark.parametrize("where", ["before", "between", "after"])
+def test_vv_works_before_between_and_after_a_subcommand(where, capfd, monkeypatch):
+    from modelkit import live
+    from simkit import KEY as SIM_KEY, SECRET as SIM_SECRET, simulator
+
+    monkeypatch.setenv("SCENARIO_SDK_API_KEY", SIM_KEY)
+    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SIM_SECRET)
+    with serve_in_thread(simulator(model_inputs=live())) as url:
+        command = {"before": ["-vv", "schema", "check"], "between": ["schema", "-vv", "check"],
+                   "after": ["schema", "check", "-vv"]}[where]
+        code = main([*command, "--base-url", url])
+    captured = capfd.readouterr()
+    assert code == 0 and "matches the shipped schema" in captured.out
+    assert "INFO httpx: HTTP Request: GET" in captured.err

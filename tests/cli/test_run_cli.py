@@ -52,6 +52,8 @@ def test_simulate_needs_no_credentials_and_leaves_videos_a_ledger_and_a_json_sum
     assert code == 0, err
     summary = json.loads(out)
     assert summary["counts"]["succeeded"] == 4 and summary["exitCode"] == 0
+    assert summary["spentThisRun"] == summary["spent"] == summary["estimated"] == 120
+    assert "spent 120 CU (estimate 120 CU)\n" in err  # the human summary, on stderr
     batch = load_batch(manifest)
     for job in batch.jobs:
         assert (batch.output / job.filename).read_bytes()[4:8] == b"ftyp"
@@ -76,7 +78,9 @@ def test_without_a_terminal_progress_is_plain_log_lines(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_an_interrupted_run_exits_130_says_how_to_resume_and_resumes_without_resubmitting(
         tmp_path, signum):
-    manifest = _manifest(tmp_path, prompts=4, samples=2)
+    folder = tmp_path / "my batch's $HOME"  # the resume command must quote it for the shell
+    folder.mkdir()
+    manifest = _manifest(folder, prompts=4, samples=2)
     batch = load_batch(manifest)
     ledger = ledger_path(batch.output)
     with served(seed=9, time_scale=10.0) as (sim, url):
@@ -91,13 +95,14 @@ def test_an_interrupted_run_exits_130_says_how_to_resume_and_resumes_without_res
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 130, err
         resume = out.split("Resume with:\n", 1)[1].strip().splitlines()[0]
-        assert resume.startswith(f"batchgen run {manifest}")
+        # Run as `python -m batchgen`: that is what it names, with this interpreter.
+        assert resume.startswith(shlex.join([*BATCHGEN, "run", str(manifest)]))
         events = read_events(ledger)
         answered = Counter(e["event"] for e in events)
         assert answered["intent"] == answered["submitted"] + answered["failed"] + answered["unsent"]
         assert events[-1]["event"] == "end" and events[-1]["summary"]["interrupted"]
 
-        again = subprocess.run([*BATCHGEN, *shlex.split(resume)[1:]],
+        again = subprocess.run(["bash", "-c", resume],  # pasted into a shell as printed
                                env=run_env(), capture_output=True, text=True, timeout=60)
         assert again.returncode == 0, again.stderr
     bodies = Counter(canonical_json(job.body({})) for job in batch.jobs)
