@@ -14,7 +14,7 @@ import sys
 from batchgen.cli.logs import level_for, logging_to_stderr
 from batchgen.errors import BatchgenError, ManifestError
 
-COMMANDS = ["validate", "plan", "run", "status", "estimate", "schema", "report", "simulate"]
+COMMANDS = ["init", "validate", "plan", "run", "status", "estimate", "schema", "report", "simulate"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,11 +1,18 @@
-"""`batchgen plan MANIFEST [--json]`: the expanded jobs and, from the ledger, their states."""
+"""`batchgen plan MANIFEST... [--json]`: the expanded jobs and, from the ledger, their states.
+
+One manifest (the usual case, benchmarked at 100,000 jobs) is expanded and matched
+against the ledgers of its output folder (or of --out, or of --shard's folder). Output
+folders, ledger files and several manifests are read as `status` reads them.
+"""
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 
+from batchgen.cli.scope import add_scope_options, scope, target_scope
 from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings, summary
 from batchgen.durable import paused_gc
 from batchgen.errors import ManifestError
@@ -13,6 +20,7 @@ from batchgen.manifest.templates import plain
 from batchgen.ledger.records import STATES, plan_states, write_plan_json
 from batchgen.ledger.status import ledger_states
 from batchgen.manifest.load import Batch, load_batch
+from batchgen.run.shards import parse_shard
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,8 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "plan", help="list the expanded jobs and their states",
         description="Expand a manifest and list its jobs: state (from the ledger in the output "
         "folder: pending, running, succeeded or failed), key, prompt id, sample, the swept "
-        "values and the file each job writes. Sends nothing.")
-    parser.add_argument("manifest", metavar="MANIFEST")
+        "values and the file each job writes. Also takes output folders and ledger files "
+        "(the jobs they record), or several of these (shards), merged. Sends nothing, "
+        "writes nothing.")
+    parser.add_argument("targets", nargs="+", metavar="MANIFEST",
+                        help="manifest, output folder or ledger.jsonl")
+    add_scope_options(parser, "read")
     parser.add_argument("--json", action="store_true",
                         help="print one JSON object: counts by state and every job")
     add_max_jobs(parser)
@@ -29,16 +41,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    target_scope(args)  # refuses --out/--shard unless one manifest is given
+    target = args.targets[0]
+    if len(args.targets) > 1 or not os.path.isfile(target) or target.endswith(".jsonl"):
+        return _plan_of_records(args)
     # 100,000 jobs and ledger states are many small acyclic objects: collections in
     # between, or the last one at exit, would find nothing to free.
     with paused_gc():
         try:
-            batch = load_batch(args.manifest, max_jobs=args.max_jobs)
+            batch = load_batch(target, max_jobs=args.max_jobs)
         except ManifestError as exc:
-            print_problems(exc, args.manifest)
+            print_problems(exc, target)
             return 2
         print_warnings(batch)
-        ledger = ledger_states(batch.output)
+        shard = parse_shard(args.shard) if args.shard is not None else None
+        batch, _, folder = scope(batch, args.out, shard)
+        ledger = ledger_states(folder)
         if args.json:
             write_plan_json(batch, ledger, sys.stdout)
         else:
@@ -46,6 +64,34 @@ def run(args: argparse.Namespace) -> int:
             print(f"{batch.name}: {summary(batch)}")
             print(format_table(batch, states))
             print(", ".join(f"{counts[s]:,} {s}" for s in STATES if counts[s]))
+        gc.freeze()
+    return 0
+
+
+def _plan_of_records(args: argparse.Namespace) -> int:
+    """The plan of output folders, ledgers or several manifests: their recorded jobs."""
+    from batchgen.cli.status_cmd import print_json, varying_values
+    from batchgen.ledger.status import collect_records, count_states
+
+    with paused_gc():
+        records, axes, name = collect_records(args.targets)
+        counts = count_states(records)
+        if args.json:
+            print_json(counts, records, sys.stdout)
+            return 0
+        varying = varying_values(records, list(axes))
+        header = ["STATE", "KEY", "PROMPT", "#", *[a.upper() for a in varying], "FILE"]
+        rows = [header]
+        for r in records:
+            values = {**r["params"], **r["variables"]}
+            rows.append([r["state"], r["key"], str(r["id"] or "?"), str(r["sample"] or ""),
+                         *[plain(values[a]) if a in values else "" for a in varying],
+                         "; ".join(f["path"] for f in r["files"])])
+        widths = [max(map(len, column)) for column in zip(*rows)]
+        print(f"{name or 'batch'}: {len(records):,} job{'s' if len(records) != 1 else ''}")
+        print("\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+                        for row in rows))
+        print(", ".join(f"{counts[s]:,} {s}" for s in STATES if counts[s]))
         gc.freeze()
     return 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import shlex
 import sys
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from batchgen.cli.argtypes import non_negative_float, positive_float, positive_int
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.cli.invocation import command
+from batchgen.cli.scope import scope
 from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings
 from batchgen.errors import BatchgenError, ManifestError, UsageError
 
@@ -76,9 +76,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     from batchgen.api.auth import Credentials
     from batchgen.run.budget import confirm_threshold
-    from batchgen.ledger.events import ledger_path
-    from batchgen.ledger.family import family_folders
-    from batchgen.run.shards import parse_shard, recorded_split, select, shard_output
+    from batchgen.run.shards import parse_shard
     from batchgen.manifest.load import load_batch
 
     shard = parse_shard(args.shard) if args.shard is not None else None
@@ -94,11 +92,7 @@ def run_command(args: argparse.Namespace) -> int:
         print_problems(exc, args.manifest)
         return exc.exit_code
     print_warnings(batch)
-    if shard is not None:
-        folder = Path(args.out).resolve() if args.out else shard_output(batch.output, shard)
-        shard = recorded_split([ledger_path(f) for f in family_folders(folder)], shard)
-        batch = dataclasses.replace(batch, jobs=select(batch.jobs, shard),
-                                    output=shard_output(batch.output, shard))
+    batch, shard, _ = scope(batch, args.out, shard)
     from batchgen.run.runner import SIMULATED_API, RunOptions
 
     options = RunOptions(

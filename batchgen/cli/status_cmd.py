@@ -7,6 +7,11 @@ import gc
 import sys
 from typing import Any, TextIO
 
+from batchgen.cli.scope import add_scope_options, target_scope
+
+# As batchgen.ledger.state's, which is imported only when `status` runs.
+STATES = ("pending", "running", "succeeded", "failed")
+
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
@@ -20,6 +25,10 @@ def register(subparsers: Any) -> None:
                         help='print {"counts", "jobs"} as one JSON object; each job has key, id, '
                         "sample, prompt, params, state, jobId, files, error, then variables, "
                         "cost, submittedAt, finishedAt, hint and output")
+    add_scope_options(parser, "read")
+    parser.add_argument("--state", action="append", choices=STATES, metavar="STATE",
+                        help="list only the jobs in this state (pending, running, succeeded, "
+                        "failed); may be repeated. The counts stay those of every job")
     parser.set_defaults(func=run)
 
 
@@ -28,19 +37,23 @@ def run(args: argparse.Namespace) -> int:
     from batchgen.ledger.status import collect_records, count_states
 
     with paused_gc():  # 100,000 records make each collection slow, and they are all kept
-        records, _axes, name = collect_records(args.targets or ["."])
+        records, axes, name = collect_records(args.targets or ["."], scope=target_scope(args))
         counts = count_states(records)
+        if args.state:
+            records = [record for record in records if record["state"] in args.state]
         if args.json:
-            _print_json(counts, records, sys.stdout)
+            print_json(counts, records, sys.stdout)
         else:
-            _print_table(name, counts, records, sys.stdout)
+            _print_table(name, counts, records, sys.stdout, axes=list(axes),
+                         filtered=bool(args.state))
         # Exiting runs one last collection over every object still alive: the records
         # are done with and hold no cycles, so keep the collector off them.
         gc.freeze()
     return 0
 
 
-def _print_json(counts: dict[str, int], records: list[dict[str, Any]], out: TextIO) -> None:
+def print_json(counts: dict[str, int], records: list[dict[str, Any]], out: TextIO) -> None:
+    """`{"counts": ..., "jobs": [...]}`, the shape of `status --json` and `plan --json`."""
     import msgspec
 
     document = msgspec.json.encode({"counts": counts, "jobs": records})
@@ -54,19 +67,59 @@ def _print_json(counts: dict[str, int], records: list[dict[str, Any]], out: Text
 
 
 def _print_table(name: str, counts: dict[str, int], records: list[dict[str, Any]],
-                 out: TextIO) -> None:
+                 out: TextIO, *, axes: list[str] = (), filtered: bool = False) -> None:
     total = sum(counts.values())
     summary = ", ".join(f"{n} {state}" for state, n in counts.items())
     out.write(f"{name or 'batch'}: {total} job{'s' if total != 1 else ''} ({summary})\n")
     if not records:
+        if filtered:
+            out.write("no job in that state\n")
         return
-    rows = [("ID", "SAMPLE", "STATE", "JOB ID", "ERROR")]
+    varying = varying_values(records, axes)
+    rows = [("ID", "SAMPLE", *(name.upper() for name in varying), "STATE", "COST", "JOB ID", "ERROR")]
     for record in records:
         error = record["error"] or ""
         if error and record["hint"]:
             error = f"{error} (hint: {record['hint']})"
-        rows.append((str(record["id"] or "?"), str(record["sample"] or ""), record["state"],
-                     record["jobId"] or "-", error))
-    widths = [max(map(len, column)) for column in list(zip(*rows))[:4]]
+        values = {**record["params"], **record["variables"]}
+        rows.append((str(record["id"] or "?"), str(record["sample"] or ""),
+                     *(_cell(values.get(name)) for name in varying), record["state"],
+                     _cost(record["cost"]), record["jobId"] or "-", error))
+    widths = [max(map(len, column)) for column in list(zip(*rows))[:-1]]
     line = "  ".join(f"{{:<{width}}}" for width in widths) + "  {}"
     out.write("\n" + "\n".join(line.format(*row).rstrip() for row in rows) + "\n")
+
+
+def varying_values(records: list[dict[str, Any]], axes: list[str] = ()) -> list[str]:
+    """The parameters and prompt variables whose values differ between the records: the
+    matrix `axes` first, then the others in the order they first appear. What tells the
+    jobs of one prompt apart."""
+    seen: dict[str, Any] = {}
+    varying: dict[str, None] = {}
+    for record in records:
+        values = {**record["params"], **record["variables"]}
+        for name in seen.keys() | values.keys():
+            if name not in varying and name in seen and seen[name] != values.get(name, _ABSENT):
+                varying[name] = None
+            seen.setdefault(name, values.get(name, _ABSENT))
+    order = list(dict.fromkeys([*axes, *seen]))
+    return sorted(varying, key=order.index)
+
+
+_ABSENT = object()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _cost(value: Any) -> str:
+    if value is None:
+        return "-"
+    from batchgen.run.budget import format_cu
+
+    return format_cu(float(value))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import msgspec
 
@@ -23,6 +23,9 @@ from batchgen.durable import paused_gc
 from batchgen.ledger.events import LEDGER_NAME, ledger_path
 from batchgen.ledger.family import family_folders
 from batchgen.ledger.state import FAILED, PENDING, RUNNING, STATES, SUCCEEDED, KeyState
+
+# A manifest's batch -> (the jobs to show, the output folder to read): --out, --shard.
+Scope = Callable[[Any], "tuple[Any, Path]"]
 
 SNAPSHOT_NAME = "batch.json"
 SHARD_GLOB = "shard-*-of-*"
@@ -135,7 +138,8 @@ class _Collection:
             known.extend(v for v in values if v not in known)
 
 
-def collect_records(targets: list[str]) -> tuple[list[dict[str, Any]], dict[str, list[Any]], str]:
+def collect_records(targets: list[str], *, scope: Scope | None = None
+                    ) -> tuple[list[dict[str, Any]], dict[str, list[Any]], str]:
     """Job records of manifests, output folders or ledger files, merged.
 
     Returns (records, axes, name). Each record has the `status --json` job shape (key,
@@ -143,12 +147,13 @@ def collect_records(targets: list[str]) -> tuple[list[dict[str, Any]], dict[str,
     submittedAt, finishedAt, hint and output (the absolute folder its files are in;
     file paths are absolute). A manifest contributes exactly its jobs; an output folder
     or ledger its snapshot's jobs and any other key its ledger records. Raises
-    UsageError when a target holds nothing to show.
+    UsageError when a target holds nothing to show. `scope` turns a manifest's batch
+    into the jobs and the output folder to read (`--out`, `--shard`).
     """
     found = _Collection()
     with paused_gc():
         for target in targets:
-            _collect(found, target)
+            _collect(found, target, scope)
         records = [_record(description, found.states.get(key))
                    for key, description in found.jobs.items()]
     return records, found.axes, " + ".join(found.names)
@@ -162,7 +167,7 @@ def count_states(records: Iterable[dict[str, Any]]) -> dict[str, int]:
     return counts
 
 
-def _collect(found: _Collection, target: str) -> None:
+def _collect(found: _Collection, target: str, scope: Scope | None) -> None:
     path = Path(target)
     if path.is_dir():
         folders = [f for f in output_folders(path) if _has_ledger_or_snapshot(f)]
@@ -180,9 +185,12 @@ def _collect(found: _Collection, target: str) -> None:
         from batchgen.manifest.load import load_batch  # the manifest stack is only needed here
 
         batch = load_batch(path)
+        output = batch.output
+        if scope is not None:
+            batch, output = scope(batch)
         found.named(batch.name, batch.axes)
         found.describe(_job_description(job) for job in batch.jobs)
-        for folder in output_folders(batch.output):
+        for folder in output_folders(output):
             _collect_folder(found, folder, ledger_path(folder), from_ledger=False)
     else:
         raise UsageError(f"{target}: no such manifest, output folder or ledger file")

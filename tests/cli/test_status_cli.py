@@ -70,12 +70,50 @@ def test_status_prints_counts_then_one_line_per_job(capsys, manifest, batch):
     lines = out.splitlines()
     assert code == 0
     assert lines[0] == "knight-sweep: 4 jobs (2 pending, 0 running, 1 succeeded, 1 failed)"
-    assert lines[2].split() == ["ID", "SAMPLE", "STATE", "JOB", "ID", "ERROR"]
-    assert lines[3].split() == ["knight", "1", "succeeded", f"job_{batch.jobs[0].key}"]
-    assert lines[4].split()[:4] == ["knight", "1", "failed", f"job_{batch.jobs[1].key}"]
+    assert lines[2].split() == ["ID", "SAMPLE", "RESOLUTION", "STYLE", "STATE", "COST", "JOB",
+                                "ID", "ERROR"]
+    assert lines[3].split() == ["knight", "1", "720p", "noir", "succeeded", "20",
+                                f"job_{batch.jobs[0].key}"]
+    assert lines[4].split()[:7] == ["knight", "1", "720p", "watercolor", "failed", "20",
+                                    f"job_{batch.jobs[1].key}"]
     assert lines[4].endswith("The prompt was refused (hint: rephrase it)")
-    assert lines[5].split() == ["knight", "1", "pending", "-"]
+    assert lines[5].split() == ["knight", "1", "1080p", "noir", "pending", "-", "-"]
     assert len(lines) == 7
+
+
+def test_the_status_table_shows_only_the_values_that_differ_between_jobs(capsys, tmp_path):
+    path = tmp_path / "one.yaml"
+    path.write_text("version: 1\nprompts:\n  - id: a\n    prompt: x\n    duration: 10s\n"
+                    "  - id: b\n    prompt: y\n")
+    _, out, _ = status(capsys, str(path))
+    assert out.splitlines()[2].split() == ["ID", "SAMPLE", "DURATION", "STATE", "COST", "JOB",
+                                           "ID", "ERROR"]
+    assert out.splitlines()[3].split() == ["a", "1", "10s", "pending", "-", "-"]
+
+
+@pytest.mark.parametrize("how", ["table", "json"])
+def test_status_state_lists_only_the_jobs_in_that_state(capsys, manifest, batch, how):
+    code, out, _ = status(capsys, str(manifest), "--state", "failed",
+                          *(["--json"] if how == "json" else []))
+    assert code == 0
+    if how == "json":
+        document = json.loads(out)
+        assert list(document) == ["counts", "jobs"]  # the shape of every status --json
+        assert document["counts"] == {"pending": 2, "running": 0, "succeeded": 1, "failed": 1}
+        assert [job["key"] for job in document["jobs"]] == [batch.jobs[1].key]
+    else:
+        rows = out.splitlines()[3:]
+        assert len(rows) == 1 and " failed " in rows[0]
+
+
+def test_status_state_may_be_repeated_and_says_when_no_job_matches(capsys, manifest, batch):
+    _, out, _ = status(capsys, str(manifest), "--state", "failed", "--state", "pending")
+    assert len(out.splitlines()[3:]) == 3
+    _, out, _ = status(capsys, str(manifest), "--state", "running")
+    assert out.splitlines()[1:] == ["no job in that state"]
+    with pytest.raises(SystemExit) as refused:
+        status(capsys, str(manifest), "--state", "done")
+    assert refused.value.code == 2 and "invalid choice: 'done'" in capsys.readouterr().err
 
 
 def test_status_without_argument_reads_the_current_folder(capsys, monkeypatch, batch):
@@ -139,3 +177,56 @@ def test_plan_json_prints_what_plan_records_returns_to_a_library_caller(capsys, 
     records["jobs"][2]["params"]["resolution"] = "changed"  # the caller's own copies
     records["jobs"][0]["files"].clear()
     assert plan_records(loaded, states) == printed
+
+
+def _plan(capsys, *argv):
+    code = main(["plan", *argv, "--json"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    return json.loads(out)
+
+
+def test_plan_takes_an_output_folder_or_its_ledger_like_status(capsys, manifest, batch):
+    for target in (batch.output, ledger_path(batch.output)):
+        document = _plan(capsys, str(target))
+        assert document["counts"] == {"pending": 2, "running": 0, "succeeded": 1, "failed": 1}
+        assert [list(job)[:9] for job in document["jobs"]] == [SPEC_FIELDS] * 4
+    assert main(["plan", str(batch.output)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["STATE", "KEY", "PROMPT", "#", "RESOLUTION", "STYLE", "FILE"]
+    assert lines[2].split()[:6] == ["succeeded", batch.jobs[0].key, "knight", "1", "720p", "noir"]
+
+
+def test_plan_and_status_out_read_the_folder_run_out_would_write(capsys, tmp_path, manifest, batch):
+    elsewhere = tmp_path / "elsewhere"
+    with LedgerWriter(ledger_path(elsewhere)) as ledger:
+        for job in batch.jobs:
+            for event in lifecycle(job):
+                ledger.append(event)
+    assert _plan(capsys, str(manifest), "--out", str(elsewhere))["counts"]["succeeded"] == 4
+    assert _plan(capsys, str(manifest))["counts"]["succeeded"] == 1
+    code, out, _ = status(capsys, str(manifest), "--out", str(elsewhere), "--json")
+    assert code == 0 and json.loads(out)["counts"]["succeeded"] == 4
+
+
+def test_plan_and_status_shard_show_the_jobs_and_folder_of_that_shard(capsys, manifest, batch):
+    from batchgen.run.shards import parse_shard, select, shard_output
+
+    shard = parse_shard("2/2")
+    mine = select(batch.jobs, shard)
+    assert 0 < len(mine) < len(batch.jobs)
+    with LedgerWriter(ledger_path(shard_output(batch.output, shard))) as ledger:
+        for event in lifecycle(mine[0]):
+            ledger.append(event)
+    for command in ("plan", "status"):
+        assert main([command, str(manifest), "--shard", "2/2", "--json"]) == 0
+        document = json.loads(capsys.readouterr().out)
+        assert [job["key"] for job in document["jobs"]] == [job.key for job in mine]
+        assert document["counts"]["succeeded"] == 1
+
+
+@pytest.mark.parametrize("command", ["plan", "status"])
+def test_out_or_shard_with_an_output_folder_is_refused_clearly(capsys, command, batch):
+    assert main([command, str(batch.output), "--shard", "1/2"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("batchgen: --shard applies to one manifest; for output folders")
