@@ -93,7 +93,8 @@ def run_command(args: argparse.Namespace) -> int:
         return exc.exit_code
     print_warnings(batch)
     batch, shard, _ = scope(batch, args.out, shard)
-    from batchgen.run.runner import SIMULATED_API, RunOptions
+    from batchgen.run.origin import SIMULATED_API
+    from batchgen.run.runner import RunOptions
 
     options = RunOptions(
         concurrency=args.concurrency, retry_failed=args.retry_failed,

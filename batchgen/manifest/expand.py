@@ -51,11 +51,36 @@ def expand(m: Manifest, *, max_jobs: int | None = None) -> Expansion:
     (100,000); the count is checked before any job is built.
     """
     prepared, problems = prepare(m)
-    if problems:
-        raise ManifestError(problems)
     limit = max_jobs or m.max_jobs or DEFAULT_MAX_JOBS
-    combos = _checked_combinations(m, limit)
+    try:
+        combos = _checked_combinations(m, limit)
+    except ManifestError as exc:
+        raise ManifestError(problems + exc.problems) from None
+    if problems:
+        # Names, files or placeholders are wrong, so no job can be built; the model's
+        # rules can still be checked, and are, so one round of fixes is enough.
+        raise ManifestError(problems + rule_problems_only(m, prepared.ids, combos))
     return _build(m, prepared, combos)
+
+
+def rule_problems_only(m: Manifest, ids: list[str], combos: list[dict[str, Any]]) -> list[Problem]:
+    """The model-rule problems of every (prompt, combination), as `_build` reports them,
+    without building jobs (which needs every name and file to resolve)."""
+    if m.on_invalid == "skip":
+        return []  # broken combinations are skipped, not problems
+    params_names = set(modelschema.param_names())
+    defaults = {**modelschema.param_defaults(), **m.defaults}
+    show_combo = bool(m.axes) or bool(m.include)
+    problems = []
+    for spec, pid in zip(m.prompts, ids):
+        for number, combo in enumerate(combos, 1):
+            params = {**defaults, **{k: v for k, v in combo.items() if k in params_names},
+                      **spec.fields}
+            for rule in modelschema.rule_problems(params):
+                file, line = _source_of(rule.field, spec, m)
+                problems.append(Problem(file, line, rule.message,
+                                        job=_label(pid, number, combo, params, show_combo)))
+    return problems
 
 
 # --- combinations and the job limit ----------------------------------------------------

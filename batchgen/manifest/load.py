@@ -4,8 +4,8 @@
                        -> expand (names, job limit, combinations, model rules, file names)
 
 Problems are collected in stages: the document's shape first (nothing else can be
-trusted while it is wrong), then names, files and placeholders, then the combinations
-against the model's rules. Each stage reports all of its problems at once.
+trusted while it is wrong); past it, names, files and placeholders, the job limit and
+the combinations against the model's rules are all reported together.
 Nothing is written anywhere.
 """
 

@@ -10,6 +10,7 @@ is refused after a few thousand nodes instead of eating the machine.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -162,9 +163,23 @@ def _syntax_sentence(exc: yaml.MarkedYAMLError, line: str) -> str:
     if "mapping values" in problem and mark is not None and mark.column > 1024:
         return ("this is not valid YAML: a key longer than 1024 characters (YAML's limit for "
                 "keys written without quotes)")
+    if "mapping values" in problem and ": " in line.strip().removeprefix("- "):
+        return _colon_in_value(line)
     sentence = f"this is not valid YAML: {problem}"
     if exc.problem and exc.context and mark and context and context.line != mark.line:
         sentence += f" ({exc.context} on line {context.line + 1})"
+    return sentence
+
+
+def _colon_in_value(line: str) -> str:
+    """`prompt: A knight: walks`: YAML reads the second `: ` as another key. Say so, and
+    show the line as it should be written."""
+    key, value = line.strip().removeprefix("- ").split(": ", 1)
+    value = value.split(" #", 1)[0]  # a comment is not part of the value
+    sentence = (f"the value of '{key[:40]}' contains ': ', which YAML reads as the start of "
+                "another key; put the whole value in quotes")
+    if len(line.strip()) <= 100:
+        sentence += f": {key}: {json.dumps(value.strip(), ensure_ascii=False)}"
     return sentence
 
 

@@ -25,7 +25,7 @@ import anyio
 from batchgen.run.budget import Budget, at_stake
 from batchgen.run.limiter import Limiter
 from batchgen.run.download import Downloader, DownloadFailed, DownloadTiming
-from batchgen.errors import AccessDenied, APIError, BatchgenError, JobRejected, UsageError
+from batchgen.errors import AccessDenied, APIError, BatchgenError, JobRejected
 from batchgen.run.estimate import Estimate, estimate
 from batchgen.jobs import Job, LocalFrame, job_label
 from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
@@ -33,6 +33,7 @@ from batchgen.ledger.family import Family
 from batchgen.run.polling.batched import ListPoller, ListPollTiming
 from batchgen.ledger.lock import OutputLock
 from batchgen.run.polling.single import Poller
+from batchgen.run.origin import check_same_api
 from batchgen.run.progress import STATUS_INTERVAL, Progress
 from batchgen.run.journal import RunLedger
 from batchgen.run.shards import Shard, check_ledger_shard
@@ -42,7 +43,6 @@ from batchgen.run.submit import InFlightBodies, Recovery, Submitter, SubmitTimin
 from batchgen.run.uploads import FrameUploads
 
 DEFAULT_CONCURRENCY = 4
-SIMULATED_API = "simulated"  # the `api` of runs against the in-process simulator
 
 
 @dataclass
@@ -126,7 +126,7 @@ async def run_batch(batch: Any, client: Any, *, options: RunOptions | None = Non
     with OutputLock(output):
         path = ledger_path(output)
         events = read_events(path)
-        _check_same_api(events, options.api, output)
+        check_same_api(events, options.api, output)
         check_ledger_shard(events, options.shard, str(path))
         family = Family(output)
         shard = options.shard
@@ -165,18 +165,6 @@ def _per_folder(found: Any, output: Path) -> str:
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(word.title() for word in rest)
-
-
-def _check_same_api(events: list[dict[str, Any]], api: str, output: Path) -> None:
-    """Refuse to mix simulated results with real ones in one ledger: a real run would
-    take the simulator's jobs for done."""
-    simulated = api == SIMULATED_API
-    for event in events:
-        if event.get("event") == "run" and event.get("api") and (
-                (event["api"] == SIMULATED_API) != simulated):
-            was = "the built-in simulator" if not simulated else "a real API"
-            raise UsageError(f"{output} holds results from {was}; use another output folder "
-                             "(--out DIR) so simulated and real results never mix")
 
 
 class _Run:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import subprocess
 import sys
 
@@ -69,3 +70,15 @@ def test_the_printed_retry_command_pasted_in_a_shell_submits_the_failed_jobs_aga
     events = read_events(ledger_path(load_batch(manifest).output))
     assert sum(e["event"] == "submitted" for e in events) == 4  # each job twice
     assert sum(sim.counters.generate_calls.values()) == 4
+
+
+def test_the_resume_command_repeats_the_options_as_typed(monkeypatch):
+    from batchgen.cli import build_parser
+    from batchgen.cli.run_cmd import resume_command
+
+    monkeypatch.setattr(sys, "argv", [os.path.join("pkg", "batchgen", "__main__.py")])
+    words = ["-v", "run", "m.yaml", "--max-cu", "200", "--shard", "2/4", "--simulate"]
+    args = build_parser().parse_args(words)
+    args.words = words
+    assert args.max_cu == 200.0
+    assert resume_command(args) == shlex.join([sys.executable, "-m", "batchgen", *words])

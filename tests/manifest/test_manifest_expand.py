@@ -254,3 +254,22 @@ def test_a_misspelt_parameter_in_the_matrix_is_pointed_out(tmp_path):
     (message,) = refusal(tmp_path, "prompts:\n  - x\nmatrix:\n  resolutoin: [720p, 1080p]\n")
     assert message == ("m.yaml:6: the matrix variable 'resolutoin' is not used by any prompt; "
                        "did you mean the model parameter 'resolution'?")
+
+
+def test_name_and_model_rule_problems_are_reported_together(tmp_path):
+    problems = refusal(tmp_path, (
+        "prompts:\n  - id: knight\n    prompt: 'A knight, {styel}'\n    loop: true\n"
+        "  - id: knight\n    prompt: a valley\n"
+        "matrix:\n  duration: [5s, 10s]\n"))
+    assert problems == [
+        "m.yaml:7: the id 'knight' is already used by the prompt on line 4; ids must be unique",
+        "m.yaml:4: knight: the placeholder {styel} has no value: add 'styel' to the matrix as a "
+        "prompt variable, or write {{styel}} for literal braces",
+        "m.yaml:6: knight #2 (duration=10s): 10s is not available with loop"]
+
+
+def test_names_and_the_job_limit_are_reported_together(tmp_path):
+    problems = refusal(tmp_path, "prompts:\n  - 'a {nothing}'\nsamples: 3\n", max_jobs=2)
+    assert len(problems) == 2
+    assert "the placeholder {nothing} has no value" in problems[0]
+    assert "expands to 3 jobs, more than the limit of 2" in problems[1]

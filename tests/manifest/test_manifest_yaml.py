@@ -111,3 +111,11 @@ def test_a_tab_anywhere_in_the_indentation_says_to_use_spaces(text):
 def test_a_list_key_is_refused():
     (message,) = problems("? [a, b]\n: 1\n")
     assert "key must be plain text" in message
+
+
+def test_a_colon_inside_a_mapping_value_says_to_quote_it_and_shows_how():
+    text = 'version: 1\nprompts:\n  - id: k\n    prompt: A knight: walks home  # at dusk\n'
+    assert problems(text) == [
+        "m.yaml:4: the value of 'prompt' contains ': ', which YAML reads as the start of "
+        'another key; put the whole value in quotes: prompt: "A knight: walks home"']
+    assert "mapping values" not in problems(text)[0]
