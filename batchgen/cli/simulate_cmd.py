@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from batchgen.cli.invocation import command
 from batchgen.cli.argtypes import non_negative_float, port, positive_float, positive_int, rate
 from batchgen.errors import UsageError
 
@@ -77,10 +78,13 @@ def run(args: argparse.Namespace) -> int:
     sim, from_env = build_simulator(args)
     sock = bind(args.host, args.port)
     url = base_url(sock)
-    credentials = (f"the credentials in {KEY_VARIABLE}/{SECRET_VARIABLE}" if from_env
-                   else f"{KEY_VARIABLE}={DUMMY_KEY} {SECRET_VARIABLE}={DUMMY_SECRET}")
+    # A command to paste in another shell (with the credentials this server expects,
+    # unless they come from the environment, where the other shell has them too).
+    credentials = "" if from_env else f"{KEY_VARIABLE}={DUMMY_KEY} {SECRET_VARIABLE}={DUMMY_SECRET} "
     print(f"Simulated Scenario API on {url} (Ctrl-C to stop)\n"
-          f"Use it with: SCENARIO_BASE_URL={url} and {credentials}", flush=True)
+          f"Run a manifest against it{' (with the same ' + KEY_VARIABLE + ' and ' + SECRET_VARIABLE + ')' if from_env else ''}:\n"
+          f"  {credentials}{command('run', 'MANIFEST', '--base-url', url)}",
+          flush=True)
     serve(sim, sock)
     return 0
 

@@ -82,3 +82,22 @@ def test_the_resume_command_repeats_the_options_as_typed(monkeypatch):
     args.words = words
     assert args.max_cu == 200.0
     assert resume_command(args) == shlex.join([sys.executable, "-m", "batchgen", *words])
+
+
+def test_the_command_batchgen_simulate_prints_runs_a_manifest_when_pasted(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCENARIO_")}
+    server = subprocess.Popen([sys.executable, "-m", "batchgen", "simulate", "--port", "0",
+                               "--time-scale", "100"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = [server.stdout.readline() for _ in range(3)]
+        assert lines[1] == "Run a manifest against it:\n"
+        manifest = write_manifest(tmp_path, prompts=1, samples=1)
+        pasted = lines[2].strip().replace("MANIFEST", shlex.quote(str(manifest)))
+        done = subprocess.run(["bash", "-c", pasted + " --yes --no-progress --poll-interval 0.2"],
+                              env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    assert done.returncode == 0, done.stderr
+    assert "1 jobs: 1 succeeded" in done.stdout
