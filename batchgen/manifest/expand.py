@@ -68,15 +68,14 @@ def rule_problems_only(m: Manifest, ids: list[str], combos: list[dict[str, Any]]
     without building jobs (which needs every name and file to resolve)."""
     if m.on_invalid == "skip":
         return []  # broken combinations are skipped, not problems
-    params_names = set(modelschema.param_names())
-    defaults = {**modelschema.param_defaults(), **m.defaults}
     show_combo = bool(m.axes) or bool(m.include)
     problems = []
     for spec, pid in zip(m.prompts, ids):
         for number, combo in enumerate(combos, 1):
-            params = {**defaults, **{k: v for k, v in combo.items() if k in params_names},
-                      **spec.fields}
-            for rule in modelschema.rule_problems(params):
+            model = m.models.by_id[combo.get(MODEL, m.model)]
+            params = {**_params(model, m.defaults, combo),
+                      **{k: v for k, v in spec.fields.items() if k in model.params}}
+            for rule in model.rule_problems(params):
                 file, line = _source_of(rule.field, spec, m)
                 problems.append(Problem(file, line, rule.message,
                                         job=_label(pid, number, combo, params, show_combo)))
