@@ -50,6 +50,6 @@ def estimate_command(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"name": batch.name, **result.to_json()}, indent=2, ensure_ascii=False))
     else:
-        print(f"{batch.name} ({batch.model}):")
+        print(f"{batch.name} ({result.model}):")
         print(result.render())
     return 0 if result.complete else 1

@@ -157,17 +157,20 @@ def _yaml_manifest(source: Path, display: str, base: Path, text: str) -> Manifes
 
 
 def _named_models(doc: LineDict) -> list[tuple[Any, int | None]]:
-    """Every model id the document names, with its line: `model:` (else the default)
-    first, then the matrix's `model` axis and `include` entries."""
-    named = [(doc.get("model", catalog.DEFAULT_MODEL), line_of(doc, "model"))]
-    matrix = doc.get("matrix")
-    if isinstance(matrix, dict):
-        axis = matrix.get("model")
-        if isinstance(axis, list):
-            named += [(value, line_of(axis, i)) for i, value in enumerate(axis)]
-        for entry in matrix.get("include") or []:
-            if isinstance(entry, dict) and "model" in entry:
-                named.append((entry["model"], line_of(entry, "model")))
+    """Every model id the document names, with its line: `model:` first, then the
+    matrix's `model` axis and `include` entries. Without `model:`, the default model
+    counts only when no axis sweeps the model (else no job would use it)."""
+    matrix = doc.get("matrix") if isinstance(doc.get("matrix"), dict) else {}
+    axis = matrix.get("model") if isinstance(matrix.get("model"), list) else None
+    named: list[tuple[Any, int | None]] = []
+    if "model" in doc:
+        named.append((doc["model"], line_of(doc, "model")))
+    elif axis is None:
+        named.append((catalog.DEFAULT_MODEL, None))
+    named += [(value, line_of(axis, i)) for i, value in enumerate(axis or [])]
+    for entry in matrix.get("include") or []:
+        if isinstance(entry, dict) and "model" in entry:
+            named.append((entry["model"], line_of(entry, "model")))
     return named
 
 

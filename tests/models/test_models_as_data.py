@@ -96,6 +96,13 @@ def test_each_job_of_a_model_sweep_is_checked_against_its_own_model(folder):
     assert [(j.model, j.params["duration"]) for j in skipped.jobs] == [(LUMA, "5s"), (CLIP, "8s")]
 
 
+def test_a_model_axis_alone_leaves_the_default_model_out(folder):
+    path = manifest(folder, f"version: 1\nprompts:\n  - x\nmatrix:\n  model: [{CLIP}]\n"
+                            "defaults:\n  hdr: true\n")
+    assert [p for p in problems(path) if "hdr" in p] == [
+        "m.yaml:7: unknown key 'hdr' in defaults (allowed: image, duration, style)"]
+
+
 def test_a_sweep_over_models_gives_each_job_its_models_parameters(folder):
     batch = load_batch(manifest(folder, SWEEP))
     # aspectRatio is Luma's alone: the Test Clip jobs go without it, so they merge into one.
