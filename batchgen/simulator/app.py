@@ -352,12 +352,12 @@ class Simulator:
 
     def _materialize(self, job: SimJob) -> None:
         """Create the job's video assets once it has succeeded."""
+        width, height = media.frame_size(job.body)
         for index, asset_id in enumerate(job.asset_ids):
             if asset_id not in self.assets:
                 self.assets[asset_id] = SimAsset(
-                    asset_id, "video", "video/mp4", media.video_for(job.job_id, index), job.end,
-                    f"{job.job_id}-{index}.mp4", job_id=job.job_id,
-                    width=media.CLIP_WIDTH, height=media.CLIP_HEIGHT,
+                    asset_id, "video", "video/mp4", media.video_for(job.job_id, index, job.body),
+                    job.end, f"{job.job_id}-{index}.mp4", job_id=job.job_id, width=width, height=height,
                     ready=job.end + job.asset_delay)
 
     def _visible_asset(self, asset_id: str) -> SimAsset | None:
@@ -380,7 +380,8 @@ class Simulator:
         if asset.width:
             properties.update(width=asset.width, height=asset.height)
         if asset.kind == "video":
-            properties["duration"] = media.CLIP_SECONDS
+            owner = self.jobs.get(asset.job_id or "")
+            properties["duration"] = media.clip_seconds(owner.body if owner else None)
         video = asset.kind == "video"
         metadata: dict[str, Any] = {"kind": asset.kind, "type": "txt2video" if video else "uploaded",
                                     "name": asset.name}

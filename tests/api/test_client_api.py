@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timezone
 
 import pytest
@@ -137,5 +136,5 @@ def test_download_streams_the_assets_bytes(connect):
             return job["jobId"], response.expected_size, data
 
     job_id, expected, data = within(connect(sim), go)
-    assert data == media.video_for(job_id) and expected == len(data)
-    assert hashlib.sha256(data).hexdigest() != hashlib.sha256(media.base_clip()).hexdigest()
+    assert data == media.video_for(job_id, 0, {"prompt": "a"}) and expected == len(data)
+    assert data != media.video_for("another job", 0, {"prompt": "a"})
