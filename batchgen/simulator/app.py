@@ -311,8 +311,9 @@ class Simulator:
         status = history[-1][0]
         metadata: dict[str, Any] = {"input": job.body}
         if status == "success":
+            # The files are encoded when first asked for (asset or bulk call), not by
+            # every status or list call that reports the job done.
             metadata["assetIds"] = list(job.asset_ids)
-            self._materialize(job)
         if status == "failure" and job.failure:
             metadata["error"], metadata["hint"] = job.failure
         return {"jobId": job.job_id, "jobType": "custom", "status": status,
