@@ -101,6 +101,7 @@ class Figures:
     cpu_ms_per_job: float
     peak_rss_mb: float
     peak_in_flight: int
+    calls: dict[str, int]  # route -> calls, CDN downloads apart
     exit_code: int
 
 
@@ -180,7 +181,8 @@ def measure(timeline: Timeline, client: str, tmp: Path) -> Figures:
         median_file_s=round(statistics.median(delays), 2) if delays else float("nan"),
         idle_pct=round(100 * idle_share(sim, timeline.ceiling), 2),
         cpu_ms_per_job=round(1000 * cpu / timeline.jobs, 2), peak_rss_mb=round(rss, 1),
-        peak_in_flight=sim.peak_in_flight, exit_code=code)
+        peak_in_flight=sim.peak_in_flight, exit_code=code,
+        calls={route: n for route, n in sim.counters.calls.items() if n})
 
 
 # -- the peer: the official SDK used naively, in its own process ------------------------------
@@ -268,7 +270,7 @@ def main() -> int:
             for client in args.clients.split(","):
                 rows.append(measure(TIMELINES[name], client, Path(tmp)))
                 print(table(rows[-1:]).splitlines()[-1], f"load {os.getloadavg()[0]:.2f}",
-                      file=sys.stderr)
+                      rows[-1].calls, file=sys.stderr)
     if args.json:
         print(json.dumps([asdict(r) for r in rows], indent=2))
     else:

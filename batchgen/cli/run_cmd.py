@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # As batchgen.run.runner's. The runner (httpx, anyio, the downloader, the submitter), the
 # budget, the shards and the report are imported only when `run` runs: every command's
 # parser is built at start-up, and `plan` or `status` should not pay for them.
-DEFAULT_CONCURRENCY = 4
+DEFAULT_CONCURRENCY = 1000
 
 # The in-process simulator runs this many simulated seconds per real second, so the
 # Quick start sweep (jobs of 40 to 120 simulated seconds) finishes in seconds.
@@ -43,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="output folder (default: the manifest's `output`)")
     parser.add_argument("--concurrency", metavar="N", type=positive_int,
                         default=DEFAULT_CONCURRENCY,
-                        help=f"generations in flight at once (default {DEFAULT_CONCURRENCY}; "
-                        "never above a ceiling the API states)")
+                        help="most generations in flight at once (default: as many as the API "
+                        f"accepts, up to {DEFAULT_CONCURRENCY}, found from its 429s; never above "
+                        "a ceiling it states)")
     parser.add_argument("--max-cu", metavar="N", type=non_negative_float,
                         help="never submit a job that would take this output folder's spend "
                         "(earlier runs included) past N creative units; stop submitting, let "

@@ -39,6 +39,12 @@ class Limiter:
         self._waiters: deque[anyio.Event] = deque()
 
     @property
+    def exploring(self) -> bool:
+        """No ceiling is stated and the window is being pushed up (slow start, or a probe
+        one higher): a 429 now is the API saying where its limit is, nothing more."""
+        return self.ceiling is None and (self._slow_start or self._probing)
+
+    @property
     def effective(self) -> int:
         """How many generations may be in flight now: never above a stated ceiling."""
         if self.ceiling is not None:

@@ -42,7 +42,9 @@ from batchgen.ledger.status import write_batch_snapshot
 from batchgen.run.submit import InFlightBodies, Recovery, Submitter, SubmitTiming
 from batchgen.run.uploads import FrameUploads
 
-DEFAULT_CONCURRENCY = 4
+# By default as many generations as the API accepts: the limiter finds the team's
+# ceiling from its 429s (slow start, then the stated or learnt limit); this only bounds it.
+DEFAULT_CONCURRENCY = 1000
 
 
 @dataclass
@@ -146,10 +148,12 @@ def _exit_code(error: BaseException) -> int:
 
 
 def _list_timing(poll_interval: float) -> ListPollTiming:
-    """Batched-polling timings in proportion to --poll-interval (5 s: a list call at
-    least every 8 s, ends gathered over 4 s, a job unreported for 30 s asked for alone)."""
+    """Batched-polling bounds in proportion to --poll-interval (5 s: a list call at least
+    every 8 s and at most every 0.5 s, a job unreported for 30 s asked for alone); within
+    them the poller times its calls from what the API reports."""
     return ListPollTiming(interval=poll_interval * 1.6, min_gap=poll_interval / 10,
-                          gather=poll_interval * 0.8, margin=poll_interval / 25,
+                          margin=poll_interval / 50, release_margin=poll_interval / 250,
+                          gather_max=poll_interval * 0.6,
                           overlap=poll_interval * 0.4, stale_after=poll_interval * 6)
 
 
@@ -346,9 +350,11 @@ class _Run:
     def _rate_limited(self, delay: float) -> None:
         if self.progress is not None:
             self.progress.rate_limited(delay)
-        # A 429 after slots were freed by prediction: stop trusting the predictions.
-        if isinstance(self.poller, ListPoller) and self.poller.early_releases:
-            self.poller.early_release = False
+        # A 429 while the limiter keeps to what the API accepted, after slots were freed
+        # by prediction: a job predicted to have ended was still running.
+        if (isinstance(self.poller, ListPoller) and self.poller.early_releases
+                and not self.limiter.exploring):
+            self.poller.refused()
 
     async def _drive(self, job: Job, step: Step, holding: bool) -> None:
         """Take one job through its steps until it is done, failed or cannot go on."""
@@ -375,7 +381,7 @@ class _Run:
                     if holding:
                         self._polling.add(job_id)
                     try:
-                        await self._poll(job)
+                        settled = await self._poll(job)
                     finally:
                         self._polling.discard(job_id)
                         if job_id in self._released_early:
@@ -385,6 +391,8 @@ class _Run:
                     if holding:
                         self.limiter.release()
                         holding = False
+                    if not settled:
+                        return  # unreadable for the grace period: running, for the next run
                 elif step is Step.DOWNLOAD:
                     if holding:
                         self.limiter.release()
@@ -412,14 +420,21 @@ class _Run:
             if holding:
                 self.limiter.release()
 
-    async def _poll(self, job: Job) -> None:
+    async def _poll(self, job: Job) -> bool:
+        """Wait for the job's end and record it; False if it could not be read (it stays
+        running, and the next run asks again: a read error never fails a paid job)."""
         job_id = self.ledger.state.jobs[job.key].job_id
         try:
             final = await self.poller.wait_final(job_id)
         except JobRejected as exc:
             self.ledger.record({"event": "failed", "key": job.key, "jobId": job_id,
                                 "error": exc.message, "hint": exc.hint, "status": exc.status})
-            return
+            return True
+        if final is None:
+            self.progress.message(f"{self.describe(job)}: the API has not shown job {job_id} "
+                                  "for a long while; it stays running and the next run asks "
+                                  "again")
+            return False
         meta = final.get("metadata") or {}
         cost = (final.get("billing") or {}).get("cuCost")
         if final.get("status") == "success":
@@ -431,6 +446,7 @@ class _Run:
             self.ledger.record({"event": "failed", "key": job.key, "jobId": job_id,
                                 "error": meta.get("error") or f"the job ended with status {status}",
                                 "hint": meta.get("hint"), "jobStatus": status})
+        return True
 
     async def _download(self, job: Job, *, counted: bool = False) -> None:
         """Fetch the job's missing files; `counted`: the progress already counts it done."""

@@ -38,10 +38,20 @@ def test_a_server_error_while_polling_is_not_a_job_failure():
     assert _wait(client)["status"] == "failure"
 
 
-def test_a_brief_404_is_tolerated_but_a_lasting_one_fails_the_job():
-    brief = ScriptedJobs(JobRejected("404", status=404), {"status": "success"})
-    assert _wait(brief)["status"] == "success"
-    lasting = ScriptedJobs(*[JobRejected("Job job_1 not found", status=404)] * 3)
+def test_404s_are_tolerated_for_the_grace_period_then_the_job_is_left_running():
+    brief = ScriptedJobs(*[JobRejected("404", status=404)] * 5, {"status": "success"})
+    assert _wait(brief, unreadable_grace=60)["status"] == "success"
+    lasting = ScriptedJobs(*[JobRejected("Job job_1 not found", status=404)] * 1000)
+    assert _wait(lasting, unreadable_grace=0.05) is None  # not a failure: it stays running
+    assert 1 < lasting.calls < 1000
+
+
+def test_server_errors_that_outlast_the_grace_leave_the_job_running():
+    failing = ScriptedJobs(*[ServerError("503", status=503)] * 1000)
+    assert _wait(failing, unreadable_grace=0.05) is None
+
+
+def test_a_400_on_a_read_still_propagates():
+    client = ScriptedJobs(JobRejected("Bad job id", status=400))
     with pytest.raises(JobRejected):
-        _wait(lasting, not_found_tries=3)
-    assert lasting.calls == 3
+        _wait(client)

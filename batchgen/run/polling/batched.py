@@ -1,33 +1,37 @@
 """Batched polling: one job-list call watches every running job at once.
 
 `ListPoller.wait_final(job_id)` has the same contract as the per-job poller, but all
-waiting jobs share one loop that asks `GET /jobs?updatedAfter=...` (following
-pagination): each call reports every job that changed since the last one, however
-many are running (`type=custom`: the API only takes `updatedAfter` with a type or
-status filter). When jobs succeed, their download URLs are fetched together with
-one `POST /assets/get-bulk` and handed to the downloader through `assets`.
+waiting jobs share one loop that asks `GET /jobs?type=custom&updatedAfter=...`
+(following pagination, short and empty pages included): each call reports every job
+that changed since the last one, however many are running. When jobs succeed, their
+download URLs are fetched together with one `POST /assets/get-bulk`.
 
-When to ask: at most `interval` apart while jobs run, and earlier when jobs are
-expected to end. The expectation is learnt, not assumed: from every job that
-succeeded, the poller records at which fraction of its total duration each status
-began; once those fractions agree closely (as they do when the API moves jobs
-through their statuses at fixed shares of their run time), a running job's end is
-predicted from the date it entered its latest status, and the next call is timed
-just after a few predicted ends instead of at a fixed pace. Where the fractions
-disagree, or a prediction proves wrong, the poller simply keeps to `interval`.
-With `on_expected_end`, the runner also learns the moment a job is predicted to have
-ended, so its slot can take the next submission without waiting for the list call
-that confirms it (the runner turns this off at the first 429 that follows).
+When to ask comes from what the API reports, never from constants (`predict`):
+- each running job's pace (progress, `updatedAt`, its `in-progress` date) and how the
+  finished jobs' ends related to their pace give a predicted end, expected and at the
+  latest; a call is timed just after a cluster of latest ends, the cluster spanning the
+  time in which about `ends_per_round` jobs end (a call and its get-bulk serve them all,
+  so polling costs about 2 / `ends_per_round` calls per job), at most `gather_max`;
+- jobs nobody can predict yet are asked about at a gap of half the typical job's
+  life (the finished jobs' median), and before any job finished at half the time since
+  the first was watched: early calls for short jobs, few calls for long ones; never
+  further apart than `interval`, never closer than `min_gap`.
+With `on_expected_end`, the runner learns the moment a job has ended at the latest by
+prediction, so its slot takes the next submission without waiting for the list call
+that confirms it. A 429 the runner blames on that (`refused`) doubles the margin; the
+third turns it off.
 
-Fallbacks, so a job is never lost: a job the list has not reported for
-`stale_after` seconds is asked for alone (`GET /jobs/{id}`), and while the list
-call fails every watched job is asked for alone at each round.
+Fallbacks, so a job is never lost: a job the list has not reported for `stale_after`
+seconds is asked for alone (`GET /jobs/{id}`), and while the list call fails every
+watched job is asked for alone at each round. A job that cannot be read at all, not
+in the list nor alone (a fresh job the API does not show yet answers 404), is waited
+for during `unreadable_grace` seconds since it was last seen; past that `wait_final`
+returns None: the job stays running for the next run, never failed by a read error.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 import time
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -37,13 +41,12 @@ import anyio
 
 from batchgen.errors import AccessDenied, APIError, JobRejected
 from batchgen.jobs import FINAL_STATUSES
+from batchgen.run.polling.predict import EndPredictor
+from batchgen.run.polling.single import unwrap_job
 from batchgen.timestamps import epoch, iso
 
-_HISTORY = 50  # finished jobs remembered for learning status fractions
-_MIN_SAMPLES = 3
-_AGREEMENT = 0.02  # fractions agree when their spread is within 2 % of their median
-_TIMESTAMP_ERROR = 0.001  # the difference of two ISO timestamps with milliseconds
 _ALONE_AT_ONCE = 8  # per-job GETs in flight at once, when falling back
+_REFUSALS = 3  # 429s blamed on early releases before they are turned off
 
 
 class ListClient(Protocol):
@@ -58,12 +61,15 @@ class ListClient(Protocol):
 class ListPollTiming:
     """When the poller asks, in seconds of the client's clock."""
 
-    interval: float = 5.0  # longest gap between two list calls while jobs are watched
+    interval: float = 8.0  # longest gap between two list calls while jobs are watched
     min_gap: float = 0.5  # shortest gap between two list calls
-    gather: float = 2.0  # after the first predicted end, wait for ends this much later too
-    margin: float = 0.2  # ask this long after a predicted end
+    ends_per_round: float = 7.0  # predicted ends one list call should gather
+    gather_max: float = 3.0  # but an end waits at most this long for others to share its call
+    margin: float = 0.1  # ask this long after a cluster of latest predicted ends
+    release_margin: float = 0.02  # free a slot this long after a job's latest predicted end
     overlap: float = 2.0  # updatedAfter reaches back this far behind the newest update seen
     stale_after: float = 30.0  # a job the list has not reported for this long is asked for alone
+    unreadable_grace: float = 300.0  # a job unseen this long is left running for the next run
     page_size: int = 100
 
 
@@ -75,11 +81,16 @@ class _Watch:
     done: anyio.Event = field(default_factory=anyio.Event)
     final: dict[str, Any] | None = None
     error: BaseException | None = None
-    predicted_end: float | None = None  # client clock
-    overdue: bool = False  # a prediction proved wrong: keep to the interval for this job
+    unreadable: bool = False  # given up for this run: not seen for the grace period
+    expected: float | None = None  # predicted end, client clock
+    latest: float | None = None
+    overdue: bool = False  # a prediction proved wrong: keep to the gap for this job
     released: bool = False  # on_expected_end was called for it
-    uncertainty: float = math.inf  # of predicted_end, in seconds
     waiters: int = 0
+
+    @property
+    def settled(self) -> bool:
+        return self.final is not None or self.error is not None or self.unreadable
 
 
 class AssetCache:
@@ -136,20 +147,19 @@ class ListPoller:
                  clock: Callable[[], float] = time.time,
                  on_expected_end: Callable[[str], None] | None = None):
         self._client = client
-        # Called once per job when its predicted end has passed, before the list
-        # confirms it: the runner frees the job's slot then, so the next submission
-        # does not wait for a list call. Turn it off (early_release = False) as soon as
-        # the API refuses a submission: the predictions are then not to be trusted.
         self.on_expected_end = on_expected_end
         self.early_release = True
         self.early_releases = 0
+        self.refusals = 0
         self.timing = timing or ListPollTiming()
+        self._release_margin = self.timing.release_margin
         self._clock = clock
         self._watched: dict[str, _Watch] = {}
         self._changed = anyio.Event()
-        self._fractions: dict[str, list[float]] = {}
+        self.predictor = EndPredictor()
         self._cursor: float | None = None  # server clock: newest updatedAt seen
         self._offset = math.inf  # client clock minus server clock, at most
+        self._first_watch: float | None = None
         self._last_round = -math.inf
         self._list_failing = False
         self._tg: anyio.abc.TaskGroup | None = None
@@ -171,14 +181,17 @@ class ListPoller:
         # exception of the `async with` body propagates as it is, not wrapped in a group.
         await self._tg.__aexit__(None, None, None)
 
-    async def wait_final(self, job_id: str) -> dict[str, Any]:
-        """Wait until the job is final and return it; a 404 (JobRejected) propagates."""
+    async def wait_final(self, job_id: str) -> dict[str, Any] | None:
+        """Wait until the job is final and return it; None if it could not be read for
+        `unreadable_grace` seconds (it stays running). A 400/422 (JobRejected) propagates."""
         if self._tg is None:
             raise RuntimeError("ListPoller.wait_final needs `async with ListPoller(...)`")
         watch = self._watched.get(job_id)
         if watch is None:
             now = self._clock()
             watch = self._watched[job_id] = _Watch(job_id, registered=now, last_seen=now)
+            if self._first_watch is None:
+                self._first_watch = self._last_round = now  # first jobs: they just started
             self._changed.set()
         watch.waiters += 1
         try:
@@ -187,10 +200,18 @@ class ListPoller:
             watch.waiters -= 1
             if not watch.done.is_set() and watch.waiters == 0:
                 self._watched.pop(job_id, None)
+                self.predictor.forget(job_id)
         if watch.error is not None:
             raise watch.error
-        assert watch.final is not None
         return watch.final
+
+    def refused(self) -> None:
+        """The API refused a submission after slots were freed by prediction: the
+        predictions were early. Wait twice as long past them; the third time, stop."""
+        self.refusals += 1
+        self._release_margin *= 2
+        if self.refusals >= _REFUSALS:
+            self.early_release = False
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -199,8 +220,6 @@ class ListPoller:
             if not self._watched:
                 self._changed = anyio.Event()
                 await self._changed.wait()
-                if self._last_round == -math.inf:
-                    self._last_round = self._clock()  # first jobs: they just started
                 continue
             due = self.next_round()
             delay = min(due, self._next_release()) - self._clock()
@@ -219,24 +238,45 @@ class ListPoller:
     def next_round(self) -> float:
         """When the next list call is due (client clock)."""
         t = self.timing
-        due = self._last_round + t.interval
-        ends = sorted(w.predicted_end for w in self._watched.values()
-                      if w.predicted_end is not None and not w.overdue)
+        gap = self._gap()
+        due = self._last_round + gap
+        ends = sorted(w.latest for w in self._watched.values()
+                      if w.latest is not None and not w.overdue)
         if ends:
-            cluster = [e for e in ends if e <= ends[0] + t.gather]
+            gather = min(gap, self._gather())
+            cluster = [e for e in ends if e <= ends[0] + gather]
             due = min(due, cluster[-1] + t.margin)
         return max(due, self._last_round + t.min_gap)
+
+    def _gap(self) -> float:
+        """The pace for jobs nobody can predict: half a typical life, or before any job
+        finished, half the time the first one has been watched."""
+        t = self.timing
+        life = self.predictor.typical_life()
+        if life is not None:
+            gap = life / 2
+        else:
+            gap = (self._clock() - (self._first_watch or self._clock())) / 2
+        return min(t.interval, max(t.min_gap, gap))
+
+    def _gather(self) -> float:
+        """How long it takes about `ends_per_round` of the watched jobs to end."""
+        life = self.predictor.typical_life()
+        if life is None:
+            return self.timing.min_gap
+        gather = self.timing.ends_per_round * life / max(1, len(self._watched))
+        return min(self.timing.gather_max, gather)
 
     def _next_release(self) -> float:
         if self.on_expected_end is None or not self.early_release:
             return math.inf
-        return min((w.predicted_end + self.timing.margin for w in self._watched.values()
+        return min((w.latest + self._release_margin for w in self._watched.values()
                     if self._releasable(w)), default=math.inf)
 
-    def _releasable(self, watch: _Watch) -> bool:
-        # Only a prediction sure to well within the margin may free a slot early.
-        return (watch.predicted_end is not None and not watch.overdue and not watch.released
-                and watch.uncertainty <= self.timing.margin / 2)
+    @staticmethod
+    def _releasable(watch: _Watch) -> bool:
+        return (watch.latest is not None and not watch.overdue and not watch.released
+                and not watch.settled)
 
     def _release_due(self) -> None:
         """Tell the runner which jobs have (by prediction) just ended: their slots are free."""
@@ -244,7 +284,7 @@ class ListPoller:
             return
         now = self._clock()
         for watch in list(self._watched.values()):
-            if self._releasable(watch) and now >= watch.predicted_end + self.timing.margin:
+            if self._releasable(watch) and now >= watch.latest + self._release_margin:
                 watch.released = True
                 self.early_releases += 1
                 self.on_expected_end(watch.job_id)
@@ -262,7 +302,7 @@ class ListPoller:
         arrived = self._clock()
         for job in jobs:
             self._observe(job, started, arrived)
-        alone = [w for w in self._watched.values() if w.final is None and (
+        alone = [w for w in self._watched.values() if not w.settled and (
             self._list_failing or started - w.last_seen >= self.timing.stale_after)]
         if alone:
             limiter = anyio.CapacityLimiter(_ALONE_AT_ONCE)
@@ -275,14 +315,15 @@ class ListPoller:
                 for watch in alone:
                     tg.start_soon(ask, watch)
         for watch in self._watched.values():
-            if (watch.final is None and watch.predicted_end is not None
-                    and started >= watch.predicted_end + self.timing.margin):
+            if not watch.settled and watch.latest is not None and started >= watch.latest:
                 watch.overdue = True  # the prediction was wrong for this job
+            if not watch.settled and started - watch.last_seen >= self.timing.unreadable_grace:
+                watch.unreadable = True
         await self._settle()
 
     async def _list(self) -> list[dict[str, Any]]:
-        # updatedAfter is only allowed with a type (or status) filter: batchgen's jobs are custom.
-        filters: dict[str, Any] = {"page_size": self.timing.page_size, "type": "custom"}
+        # updatedAfter needs a type filter (the API's documented rule): these are custom jobs.
+        filters: dict[str, Any] = {"type": "custom", "page_size": self.timing.page_size}
         if self._cursor is not None:
             filters["updated_after"] = iso(self._cursor - self.timing.overlap)
         else:
@@ -303,15 +344,14 @@ class ListPoller:
         try:
             job = await self._client.get_job(watch.job_id)
         except JobRejected as exc:
-            watch.error = exc
-            return
+            if exc.status != 404:
+                watch.error = exc
+            return  # 404: not readable yet (or any more); the grace decides
         except AccessDenied:
             raise
         except APIError:
             return  # try again at a later round; the job keeps running meanwhile
-        watch.last_seen = now
-        self._observe(job.get("job", job) if isinstance(job.get("job"), dict) else job, now,
-                      self._clock())
+        self._observe(unwrap_job(job), now, self._clock())
 
     def _observe(self, job: dict[str, Any], now: float, arrived: float) -> None:
         updated = epoch(job.get("updatedAt"))
@@ -320,25 +360,27 @@ class ListPoller:
             # The update happened before the answer arrived: this bounds the clock
             # offset from above, so predictions err late, never early.
             self._offset = min(self._offset, arrived - updated)
-        final = job.get("status") in FINAL_STATUSES
-        if final and job.get("status") == "success":
-            self._learn(job)
         watch = self._watched.get(str(job.get("jobId")))
-        if watch is None or watch.final is not None:
+        if job.get("status") in FINAL_STATUSES:
+            self.predictor.finished(job)
+            if watch is not None and not watch.settled:
+                watch.last_seen, watch.final = now, job
+            return
+        if watch is None or watch.settled:
             return
         watch.last_seen = now
-        if final:
-            watch.final = job
-        elif not watch.overdue:
-            predicted = self._predict(job)
-            watch.predicted_end, watch.uncertainty = predicted or (None, math.inf)
+        predicted = self.predictor.observe(job)
+        if predicted is not None and not watch.overdue and math.isfinite(self._offset):
+            watch.expected = predicted.expected + self._offset
+            watch.latest = predicted.latest + self._offset
 
     async def _settle(self) -> None:
-        """Hand final jobs to their waiters, then fetch their download URLs in one call."""
-        finished = [w for w in self._watched.values() if w.final is not None or w.error is not None]
+        """Hand settled jobs to their waiters, then fetch their download URLs in one call."""
+        finished = [w for w in self._watched.values() if w.settled]
         asset_ids: list[str] = []
         for watch in finished:
             del self._watched[watch.job_id]
+            self.predictor.forget(watch.job_id)
             if watch.final is not None and watch.final.get("status") == "success":
                 asset_ids += [str(a) for a in (watch.final.get("metadata") or {}).get("assetIds") or []]
         ready = self.assets.expect(asset_ids) if asset_ids else None
@@ -357,56 +399,3 @@ class ListPoller:
         finally:
             self.assets.fill(asset_ids, assets, ready)
 
-    # -- learning when jobs end -------------------------------------------------------------
-
-    def _learn(self, job: dict[str, Any]) -> None:
-        created, history = epoch(job.get("createdAt")), _history(job)
-        end = next((t for s, t in reversed(history) if s in FINAL_STATUSES), None)
-        if created is None or end is None or end <= created:
-            return
-        for status, t in history:
-            if status not in FINAL_STATUSES:
-                seen = self._fractions.setdefault(status, [])
-                seen.append((t - created) / (end - created))
-                del seen[:-_HISTORY]
-
-    def fraction(self, status: str) -> float | None:
-        """The learnt share of a job's duration at which `status` begins, if reliable."""
-        learnt = self._learnt(status)
-        return learnt[0] if learnt else None
-
-    def _learnt(self, status: str) -> tuple[float, float] | None:
-        """(median share, relative standard deviation) of `status`, when all samples agree."""
-        seen = self._fractions.get(status) or []
-        if len(seen) < _MIN_SAMPLES:
-            return None
-        middle = statistics.median(seen)
-        if middle <= 0 or (max(seen) - min(seen)) > _AGREEMENT * middle:
-            return None
-        return middle, statistics.pstdev(seen) / middle
-
-    def _predict(self, job: dict[str, Any]) -> tuple[float, float] | None:
-        """(predicted end on the client's clock, its uncertainty in seconds), or None."""
-        created = epoch(job.get("createdAt"))
-        if created is None or not math.isfinite(self._offset):
-            return None
-        best = None
-        for status, t in _history(job):
-            learnt = self._learnt(status)
-            if learnt is None or t <= created:
-                continue
-            share, deviation = learnt
-            duration = (t - created) / share
-            uncertainty = duration * deviation + _TIMESTAMP_ERROR / share
-            if best is None or uncertainty < best[1]:
-                best = (created + duration + self._offset, uncertainty)
-        return best
-
-
-def _history(job: dict[str, Any]) -> list[tuple[str, float]]:
-    out = []
-    for entry in job.get("statusHistory") or []:
-        t = epoch(entry.get("date")) if isinstance(entry, dict) else None
-        if t is not None:
-            out.append((str(entry.get("status")), t))
-    return out

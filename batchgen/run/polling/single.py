@@ -1,12 +1,15 @@
 """Waiting for jobs to become final, behind one small interface.
 
-`Poller.wait_final(job_id)` returns the final Job. The implementation here asks for
-each job on its own (`GET /jobs/{id}`) at a fixed interval; a batched poller built on
-the job list can replace it without touching the runner.
+`Poller.wait_final(job_id)` returns the final Job, or None when the job could not be
+read for a grace period: a job that has a jobId is never failed by a read error (a
+fresh job may answer 404 for a while), it stays running for the next run. The
+implementation here asks for each job on its own (`GET /jobs/{id}`) at a fixed
+interval; the batched poller (`batched.py`) is the runner's default.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any, Protocol
 
 import anyio
@@ -16,8 +19,9 @@ from batchgen.jobs import FINAL_STATUSES
 
 
 class Poller(Protocol):
-    async def wait_final(self, job_id: str) -> dict[str, Any]:
-        """Wait until the job is final (success, failure or canceled) and return it."""
+    async def wait_final(self, job_id: str) -> dict[str, Any] | None:
+        """Wait until the job is final (success, failure or canceled) and return it;
+        None if it could not be read for the poller's grace period."""
         ...
 
 
@@ -34,30 +38,30 @@ def unwrap_job(answer: dict[str, Any]) -> dict[str, Any]:
 class PerJobPoller:
     """Polls one job at a time with `GET /jobs/{id}` every `interval` seconds."""
 
-    def __init__(self, client: JobClient, *, interval: float, not_found_tries: int = 3):
+    def __init__(self, client: JobClient, *, interval: float, unreadable_grace: float = 300.0):
         self._client = client
         self.interval = interval
-        self.not_found_tries = not_found_tries
+        self.unreadable_grace = unreadable_grace
         self.calls = 0
 
-    async def wait_final(self, job_id: str) -> dict[str, Any]:
-        """Wait until the job is final and return it; a lasting 404 (JobRejected) propagates."""
-        not_found = 0
+    async def wait_final(self, job_id: str) -> dict[str, Any] | None:
+        """Wait until the job is final and return it; None once it has been unreadable
+        (404, or errors the client's retries did not clear) for `unreadable_grace` s.
+        A 400/422 (JobRejected) propagates."""
+        last_read = time.monotonic()
         while True:
             self.calls += 1
             try:
                 job = unwrap_job(await self._client.get_job(job_id))
+                last_read = time.monotonic()
             except RetriableError:
-                # The client already retried; the job keeps running meanwhile, so just
-                # ask again at the next tick rather than give up on it.
-                job = None
-            except JobRejected:
-                # A job the API just accepted may not be readable everywhere at once:
-                # only a 404 that lasts makes the job fail.
-                not_found += 1
-                if not_found >= self.not_found_tries:
+                job = None  # the client already retried; the job keeps running meanwhile
+            except JobRejected as exc:
+                if exc.status != 404:
                     raise
-                job = None
+                job = None  # a job the API just accepted may not be readable yet
             if job is not None and job.get("status") in FINAL_STATUSES:
                 return job
+            if time.monotonic() - last_read >= self.unreadable_grace:
+                return None
             await anyio.sleep(self.interval)
