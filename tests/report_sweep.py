@@ -67,3 +67,34 @@ def _record(output: Path, n: int, prompt_id: str, template: str, resolution: str
         record["files"] = [{"path": relative, "sha256": hashlib.sha256(data).hexdigest(),
                             "bytes": len(data)}]
     return record
+
+
+def make_finished_run(output: Path) -> list[dict[str, Any]]:
+    """`make_sweep`, with the batch.json and ledger a run leaves, so `batchgen report`
+    reads the folder; returns the records."""
+    from types import SimpleNamespace
+
+    from batchgen.jobs import Job
+    from batchgen.ledger.events import LedgerWriter, ledger_path
+    from batchgen.ledger.status import write_batch_snapshot
+
+    records, axes, name = make_sweep(output)
+    jobs = [Job(key=r["key"], id=r["id"], index=1 + list(PROMPTS).index(r["id"]), sample=r["sample"],
+                model="model_luma-ray-3-2", prompt=r["prompt"], params=r["params"],
+                variables=r["variables"], filename=(r["files"] or [{"path": f"{r['key']}.mp4"}])[0]["path"])
+            for r in records]
+    write_batch_snapshot(SimpleNamespace(name=name, model="model_luma-ray-3-2", axes=axes, jobs=jobs), output)
+    with LedgerWriter(ledger_path(output)) as ledger:
+        for job, record in zip(jobs, records):
+            ledger.append({"event": "intent", "key": job.key, "id": job.id, "sample": job.sample,
+                           "body": job.body()})
+            ledger.append({"event": "submitted", "key": job.key, "jobId": record["jobId"], "cost": 12})
+            if record["state"] == "failed":
+                ledger.append({"event": "failed", "key": job.key, "jobId": record["jobId"],
+                               "error": record["error"]})
+            elif record["state"] == "succeeded":
+                ledger.append({"event": "succeeded", "key": job.key, "jobId": record["jobId"],
+                               "assetIds": [f"asset_{job.key}"], "cost": record["cost"]})
+                ledger.append({"event": "file", "key": job.key, "assetId": f"asset_{job.key}",
+                               **record["files"][0]})
+    return records

@@ -1,11 +1,17 @@
-"""`batchgen report [MANIFEST or OUTPUT DIR...] [--out FILE]`: the side-by-side report."""
+"""`batchgen report [MANIFEST or OUTPUT DIR...] [--out FILE] [--shard I/N]
+[--choices FILE...] [--json]`: the side-by-side report, with reviewers' choices."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
+
+from batchgen.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
@@ -15,27 +21,101 @@ def register(subparsers: Any) -> None:
         "(prompts down, the values of a swept parameter across; playable videos), with "
         "results.csv and results.json beside it. Give a manifest, an output folder or a "
         "ledger file; several (e.g. the shards of one batch) are merged. Without one, the "
-        "current folder.")
+        "current folder. With --choices, reviewers' exported choices.json files are merged "
+        "in and the win rate of every axis value is printed.")
     parser.add_argument("targets", nargs="*", metavar="MANIFEST or OUTPUT DIR",
                         help="manifest, output folder or ledger.jsonl (default: .)")
     parser.add_argument("--out", metavar="FILE",
                         help="where to write the report (default: report.html in the output "
                         "folder, or in the folder holding all of them)")
+    parser.add_argument("--shard", metavar="I/N",
+                        help="with one manifest: only shard I of N, read in its folder "
+                        "(<output>/shard-I-of-N/)")
+    parser.add_argument("--choices", nargs="+", metavar="FILE", default=[],
+                        help="choices.json files exported from the report (one per reviewer) "
+                        "to merge into the page, results.csv and results.json")
+    parser.add_argument("--json", action="store_true",
+                        help="print the win rates (and choices naming unknown jobs) as JSON")
+    parser.add_argument("--force", action="store_true",
+                        help="with --out: overwrite results.csv/results.json beside FILE even "
+                        "if they are not this batch's")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Handle `batchgen report`; returns the exit code."""
-    from batchgen.report.targets import report_targets
+    from batchgen.report.choices import win_rate_table
+    from batchgen.report.targets import judged_report
 
-    path, records = report_targets(args.targets or ["."], args.out)
+    targets = args.targets or ["."]
+    if args.out and not args.force:
+        _refuse_foreign_results(Path(args.out))
+    path, records, judgement = judged_report(targets, args.out, args.choices, scope=_shard_scope(args))
+    unknown = judgement.choices.unknown
+    if args.json:
+        print(json.dumps({"report": str(path), "jobs": len(records), "winRates": judgement.win_rates,
+                          "unknownKeys": unknown}, indent=2))
+    else:
+        print(_wrote(path, records))
+        if args.choices:
+            print(f"win rates ({len(judgement.choices.entries)} choices merged):")
+            print(win_rate_table(judgement.win_rates))
+    for file, keys in unknown.items():
+        print(f"batchgen: {file}: {len(keys)} choice{'s' if len(keys) != 1 else ''} name jobs this "
+              f"batch does not have, left out: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}",
+              file=sys.stderr)
+    return 0
+
+
+def _wrote(path: Path, records: list[dict[str, Any]]) -> str:
     states: dict[str, int] = {}
     for record in records:
         states[record["state"]] = states.get(record["state"], 0) + 1
     summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
     relative = os.path.relpath(path)
     shown = str(path) if relative.startswith("..") else relative
-    print(f"wrote {shown} ({len(records)} job{'s' if len(records) != 1 else ''}"
-          f"{': ' + summary if summary else ''}), with results.csv and results.json beside it",
-          file=sys.stdout)
-    return 0
+    return (f"wrote {shown} ({len(records)} job{'s' if len(records) != 1 else ''}"
+            f"{': ' + summary if summary else ''}), with results.csv and results.json beside it")
+
+
+def _refuse_foreign_results(out: Path) -> None:
+    """--out FILE writes results.csv/json beside FILE: never over someone else's."""
+    from batchgen.report.results import CSV_COLUMNS
+
+    folder = out.resolve().parent
+    for name in ("results.csv", "results.json"):
+        existing = folder / name
+        if existing.exists() and not _ours(existing, CSV_COLUMNS):
+            raise UsageError(f"{existing} exists and was not written by batchgen report; the "
+                             "report writes results.csv and results.json beside --out FILE. "
+                             "Choose another folder, or add --force to overwrite it")
+
+
+def _ours(path: Path, columns: tuple[str, ...]) -> bool:
+    try:
+        with open(path, encoding="utf-8", newline="") as handle:
+            if path.suffix == ".csv":
+                header = next(csv.reader(handle), [])
+                return tuple(header[:len(columns) - 5]) == columns[:len(columns) - 5]
+            document = json.load(handle)
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(document, dict) and {"name", "axes", "jobs"} <= set(document)
+
+
+def _shard_scope(args: argparse.Namespace) -> Any:
+    if args.shard is None:
+        return None
+    if len(args.targets) != 1 or not Path(args.targets[0]).is_file() or args.targets[0].endswith(".jsonl"):
+        raise UsageError("--shard applies to one manifest; for output folders, give the "
+                         "folder itself (e.g. out/batch/shard-2-of-4)")
+    from batchgen.cli.scope import scope
+    from batchgen.run.shards import parse_shard
+
+    shard = parse_shard(args.shard)
+
+    def apply(batch: Any) -> tuple[Any, Path]:
+        scoped, _, folder = scope(batch, None, shard)
+        return scoped, folder
+
+    return apply

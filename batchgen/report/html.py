@@ -22,14 +22,17 @@ from batchgen.report.model import ReportRow
 _PLACEHOLDER = re.compile(r"@@(CSP|TITLE|STYLE|SCRIPT|DATA)@@")
 
 
-def report_data(rows: list[ReportRow], axes: Mapping[str, list[Any]], name: str) -> dict[str, Any]:
-    """The JSON document the page's script renders."""
+def report_data(rows: list[ReportRow], axes: Mapping[str, list[Any]], name: str,
+                choices: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The JSON document the page's script renders; `choices` are the merged
+    choices.json entries the page starts from."""
     return {
         "name": name,
         "generatedAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         # A list of pairs keeps the axis order through any JSON parser.
         "axes": [[axis, list(values)] for axis, values in axes.items()],
         "jobs": [_job(row) for row in rows],
+        "choices": list(choices or []),
     }
 
 

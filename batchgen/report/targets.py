@@ -4,27 +4,62 @@ and the end of `run` write."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
-from batchgen.report.write import write_report
+from batchgen.report.choices import Choices, load_choices
+from batchgen.report.model import rows_from_records, sweep_axes
+from batchgen.report.write import judged_rates, write_report
 
 REPORT_NAME = "report.html"
 
 
-def report_targets(targets: list[str], out_file: str | os.PathLike[str] | None = None
+def report_targets(targets: list[str], out_file: str | os.PathLike[str] | None = None,
+                   choices: Iterable[str | os.PathLike[str]] = (), *, scope: Any = None,
                    ) -> tuple[Path, list[dict[str, Any]]]:
     """Write the report of `targets` (merged, as `status` merges them); returns the
     report's path and the job records it shows.
 
     Without `out_file` the report goes to the output folder, or to the folder that
-    holds all of them when several (e.g. shards) are merged.
+    holds all of them when several (e.g. shards) are merged. `choices` are
+    choices.json files to merge in; `scope` as for `collect_records` (--out/--shard).
     """
+    path, records, _ = judged_report(targets, out_file, choices, scope=scope)
+    return path, records
+
+
+def judged_report(targets: list[str], out_file: str | os.PathLike[str] | None,
+                  choices: Iterable[str | os.PathLike[str]], *, scope: Any = None,
+                  ) -> tuple[Path, list[dict[str, Any]], Judgement]:
+    """`report_targets`, also returning the merged choices and the win rates."""
     from batchgen.ledger.status import collect_records  # the ledger stack is only needed here
 
-    records, axes, name = collect_records(targets)
-    out = Path(out_file) if out_file else default_report_path(targets, records)
-    return write_report(records, axes, name, out, base_dir=Path.cwd()), records
+    records, axes, name = collect_records(targets, scope=scope)
+    if out_file:
+        out = Path(out_file)
+    elif scope is not None:  # one manifest's shard: the report goes in the shard's folder
+        from batchgen.manifest.load import load_batch
+
+        out = Path(scope(load_batch(Path(targets[0])))[1]) / REPORT_NAME
+    else:
+        out = default_report_path(targets, records)
+    files = list(choices)
+    merged = load_choices(files, {r["key"] for r in records})
+    path = write_report(records, axes, name, out, base_dir=Path.cwd(), choices=merged)
+    rates: dict[str, dict[str, dict[str, int]]] = {}
+    if files:
+        rows = rows_from_records(records, base_dir=Path.cwd(), report_dir=path.parent)
+        rates = judged_rates(rows, sweep_axes(rows, axes), merged)
+    return path, records, Judgement(merged, rates)
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The reviewers' merged choices and the win rates they give each axis value."""
+
+    choices: Choices
+    win_rates: dict[str, dict[str, dict[str, int]]]
 
 
 def default_report_path(targets: list[str], records: list[dict[str, Any]]) -> Path:

@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from batchgen.report.choices import Choices, win_rates
 from batchgen.report.html import render_html, report_data
 from batchgen.report.model import rows_from_records, sweep_axes
 from batchgen.report.results import results_csv, results_json
@@ -17,23 +18,33 @@ RESULTS_JSON = "results.json"
 
 def write_report(records: Iterable[Mapping[str, Any]], axes: Mapping[str, Iterable[Any]] | None,
                  name: str, out_file: str | os.PathLike[str], *,
-                 base_dir: str | os.PathLike[str]) -> Path:
+                 base_dir: str | os.PathLike[str], choices: Choices | None = None) -> Path:
     """Write the HTML comparison report to `out_file`, with results.csv and
     results.json beside it; returns the report's path.
 
     `records` are job records in the `status --json` shape, optionally with
     `variables`, `cost`, `submittedAt`, `finishedAt` and `output` (the folder its
     relative file paths are in; `base_dir` otherwise). `axes` maps each swept
-    parameter or prompt variable to its values.
+    parameter or prompt variable to its values. `choices` (reviewers' merged
+    choices.json files) add each job's verdict and the axes' win rates.
     """
     out = Path(os.path.abspath(out_file))
     rows = rows_from_records(records, base_dir=Path(base_dir), report_dir=out.parent)
     swept = sweep_axes(rows, axes)
+    verdicts = {key: v.as_json() for key, v in (choices.verdicts if choices else {}).items()}
+    rates = judged_rates(rows, swept, choices)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out.parent / RESULTS_CSV, results_csv(rows))
-    _write_atomic(out.parent / RESULTS_JSON, results_json(rows, swept, name))
-    _write_atomic(out, render_html(report_data(rows, swept, name)))
+    _write_atomic(out.parent / RESULTS_CSV, results_csv(rows, verdicts))
+    _write_atomic(out.parent / RESULTS_JSON, results_json(rows, swept, name, verdicts, rates))
+    _write_atomic(out, render_html(report_data(rows, swept, name, choices.entries if choices else [])))
     return out
+
+
+def judged_rates(rows: list[Any], axes: Mapping[str, list[Any]],
+                 choices: Choices | None) -> dict[str, dict[str, dict[str, int]]]:
+    """The win rates of every axis value under `choices` (none: every row undecided)."""
+    winners = {key: v.winners for key, v in (choices.verdicts if choices else {}).items()}
+    return win_rates([r.identity() for r in rows], axes, winners)
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -160,8 +160,16 @@ def test_running_job_shows_its_state(page):
 
 def test_card_shows_cost_generation_time_job_id_and_params(page):
     text = page.locator("figure.job").first.inner_text()
-    for expected in ("#1", "8 CU", "11 s", "job_0001", "resolution=540p", "style=noir"):
+    for expected in ("#1", "8 CU", "11 s", "job_0001"):
         assert expected in text
+
+
+def test_cards_do_not_repeat_what_the_column_row_or_header_says(page):
+    card = page.locator("figure.job").first
+    assert card.locator(".params").count() == 0  # resolution is the column, style the row chip
+    assert page.locator("#common").inner_text() == "Every job: duration=5s · aspectRatio=16:9"
+    page.select_option("#across", "")
+    assert page.locator(".chip", has_text="resolution: 540p").count() > 0
 
 
 def test_play_row_in_sync_restarts_every_video_of_the_row_together(page):
