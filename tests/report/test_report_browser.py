@@ -236,3 +236,15 @@ def test_screenshot_of_the_report(page, tmp_path):
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_a_row_played_in_sync_stays_within_one_frame_after_two_seconds(page):
+    from batchgen.simulator.media import FPS
+
+    row = page.locator("tbody tr").nth(2)  # 6 videos: 3 resolutions x 2 samples
+    row.locator("button.sync").click()
+    page.wait_for_function("row => row.dataset.sync === 'playing'", arg=row.element_handle())
+    page.wait_for_timeout(2000)
+    times = row.locator(".slot video").evaluate_all("vs => vs.map(v => v.currentTime)")
+    assert len(times) == 6 and min(times) > 1.5
+    assert max(times) - min(times) < 1 / FPS, times
