@@ -55,8 +55,8 @@ class RunOptions:
     retry_failed: bool = False
     poll_interval: float = 5.0
     # Builds the poller from the client (default: a ListPoller, one job-list call for
-    # every running job, timed by `polling` or else by poll_interval); a poller that is
-    # an async context manager is entered for the run's duration.
+    # every running job, timed by `polling` or else by poll_interval); any `Poller`
+    # (run/polling/single.py) will do: the runner uses only what that interface declares.
     poller: Callable[[Any], Poller] | None = None
     polling: ListPollTiming | None = None
     max_cu: float | None = None  # never submit past this many creative units (ledger included)
@@ -195,7 +195,7 @@ class _Run:
             client, timing=options.polling or _list_timing(options.poll_interval),
             on_expected_end=self._expected_end))
         # The batched poller fetches download URLs in bulk; the downloader takes them there.
-        self.downloader = Downloader(getattr(self.poller, "assets", client), ledger, output,
+        self.downloader = Downloader(self.poller.assets, ledger, output,
                                      timing=options.download)
         self.estimate: Estimate | None = None
         self.budget: Budget | None = None
@@ -245,8 +245,7 @@ class _Run:
         error: BaseException | None = None
         try:
             async with contextlib.AsyncExitStack() as stack:
-                if hasattr(self.poller, "__aenter__"):
-                    await stack.enter_async_context(self.poller)  # type: ignore[arg-type]
+                await stack.enter_async_context(self.poller)
                 async with anyio.create_task_group() as outer:
                     if self.options.handle_signals:
                         outer.start_soon(self._watch_signals)
@@ -352,8 +351,7 @@ class _Run:
             self.progress.rate_limited(delay)
         # A 429 while the limiter keeps to what the API accepted, after slots were freed
         # by prediction: a job predicted to have ended was still running.
-        if (isinstance(self.poller, ListPoller) and self.poller.early_releases
-                and not self.limiter.exploring):
+        if not self.limiter.exploring:
             self.poller.refused()
 
     async def _drive(self, job: Job, step: Step, holding: bool) -> None:

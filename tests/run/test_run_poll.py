@@ -55,3 +55,22 @@ def test_a_400_on_a_read_still_propagates():
     client = ScriptedJobs(JobRejected("Bad job id", status=400))
     with pytest.raises(JobRejected):
         _wait(client)
+
+
+def test_a_run_with_the_per_job_poller_needs_only_the_declared_interface(tmp_path):
+    from runkit import client_for, fast_options, make_batch, make_job, simulator
+
+    from batchgen.run.runner import run_batch
+
+    batch = make_batch(tmp_path, [make_job("a heron lands"), make_job("a fox runs")])
+    sim = simulator()
+
+    async def go():
+        async with client_for(sim) as client:
+            options = fast_options(poller=lambda c: PerJobPoller(c, interval=0.01))
+            return await run_batch(batch, client, options=options)
+
+    summary = anyio.run(go)
+    assert (summary.counts["succeeded"], summary.downloaded, summary.exit_code) == (2, 2, 0)
+    routes = {route for route, n in sim.counters.calls.items() if n}
+    assert "GET /jobs" not in routes and any(r.startswith("GET /jobs/") for r in routes)

@@ -207,7 +207,10 @@ class ListPoller:
 
     def refused(self) -> None:
         """The API refused a submission after slots were freed by prediction: the
-        predictions were early. Wait twice as long past them; the third time, stop."""
+        predictions were early. Wait twice as long past them; the third time, stop.
+        Without an early release so far, the refusal is not about predictions."""
+        if not self.early_releases:
+            return
         self.refusals += 1
         self._release_margin *= 2
         if self.refusals >= _REFUSALS:

@@ -19,9 +19,27 @@ from batchgen.jobs import FINAL_STATUSES
 
 
 class Poller(Protocol):
+    """Everything the runner asks of a poller, so it never checks what a poller can do.
+
+    The runner enters it with `async with` for the run, downloads through its `assets`
+    (the client, or a cache the poller fills from its own calls) and tells it when the
+    API refused a submission after the poller freed slots early (`refused`).
+    """
+
+    assets: Any
+
+    async def __aenter__(self) -> Any: ...
+
+    async def __aexit__(self, *exc_info: Any) -> None: ...
+
     async def wait_final(self, job_id: str) -> dict[str, Any] | None:
         """Wait until the job is final (success, failure or canceled) and return it;
         None if it could not be read for the poller's grace period."""
+        ...
+
+    def refused(self) -> None:
+        """A 429 came after this poller freed slots by prediction: trust them less. A
+        poller that never frees a slot early does nothing."""
         ...
 
 
@@ -43,6 +61,16 @@ class PerJobPoller:
         self.interval = interval
         self.unreadable_grace = unreadable_grace
         self.calls = 0
+        self.assets = client  # downloads ask the client for each asset
+
+    async def __aenter__(self) -> "PerJobPoller":
+        return self  # nothing runs in the background
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        return None
+
+    def refused(self) -> None:
+        """It never frees a slot early, so a 429 says nothing about it."""
 
     async def wait_final(self, job_id: str) -> dict[str, Any] | None:
         """Wait until the job is final and return it; None once it has been unreadable
