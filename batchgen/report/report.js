@@ -7,7 +7,8 @@
   const axes = data.axes; // [[name, [values...]], ...] in sweep order
   const axisNames = axes.map(function (a) { return a[0]; });
   const STATES = ["succeeded", "failed", "running", "pending"];
-  const view = { across: axisNames.length ? axisNames[0] : "", hidden: {} };
+  const view = { across: axisNames.length ? axisNames[0] : "", hidden: {}, blind: false,
+                 seed: Math.floor(Math.random() * 4294967296) };
   const promptOrder = new Map();
   const valueOrder = {};
 
@@ -81,6 +82,12 @@
     select.appendChild(new Option("(nothing: one column)", ""));
     select.value = view.across;
     select.addEventListener("change", function () { view.across = select.value; render(); });
+    const blind = document.getElementById("blind");
+    blind.addEventListener("change", function () {
+      view.blind = blind.checked;
+      document.body.classList.toggle("blind", view.blind);
+      render();
+    });
 
     const filters = document.getElementById("filters");
     const groups = axes.slice();
@@ -167,9 +174,10 @@
     const head = el("thead");
     const tr = el("tr");
     tr.appendChild(el("th", "corner", "prompt"));
-    plan.columns.forEach(function (v) {
+    plan.columns.forEach(function (v, i) {
       const th = el("th", "col");
-      th.textContent = view.across ? view.across + " = " + show(v) : "all jobs";
+      if (view.blind) th.textContent = "option " + String.fromCharCode(65 + i % 26);
+      else th.textContent = view.across ? view.across + " = " + show(v) : "all jobs";
       tr.appendChild(th);
     });
     head.appendChild(tr);
@@ -182,7 +190,7 @@
       if (row.first.id !== lastId) line.classList.add("first-of-prompt");
       lastId = row.first.id;
       line.appendChild(rowHeader(row, plan.down));
-      plan.columns.forEach(function (v) {
+      (view.blind ? shuffled(plan.columns, row.place.join(",")) : plan.columns).forEach(function (v) {
         const td = el("td", "cell");
         const samples = row.cells.get(view.across ? key(v) : "all") || [];
         samples.sort(function (a, b) { return a.sample - b.sample; });
@@ -195,6 +203,21 @@
     grid.appendChild(body);
     grid.querySelectorAll(".slot").forEach(function (slot) { observer.observe(slot); });
     stickBelowControls();
+  }
+
+  // Blind mode: each row's columns in an order of their own, never the sorted one (so
+  // position gives nothing away), fixed for this page view so re-rendering keeps it.
+  function shuffled(columns, rowKey) {
+    let h = view.seed ^ 2166136261;
+    for (let i = 0; i < rowKey.length; i++) h = Math.imul(h ^ rowKey.charCodeAt(i), 16777619);
+    const out = columns.slice();
+    for (let i = out.length - 1; i > 0; i--) {
+      h = Math.imul(h ^ (h >>> 15), 2246822507) ^ i;
+      const j = (h >>> 0) % (i + 1);
+      const t = out[i]; out[i] = out[j]; out[j] = t;
+    }
+    if (out.length > 1 && out.every(function (v, i) { return v === columns[i]; })) out.push(out.shift());
+    return out;
   }
 
   // The column titles stick below the controls, whose height depends on the filters.

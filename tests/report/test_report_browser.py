@@ -248,3 +248,20 @@ def test_a_row_played_in_sync_stays_within_one_frame_after_two_seconds(page):
     times = row.locator(".slot video").evaluate_all("vs => vs.map(v => v.currentTime)")
     assert len(times) == 6 and min(times) > 1.5
     assert max(times) - min(times) < 1 / FPS, times
+
+
+def test_blind_mode_hides_parameters_and_shuffles_every_row_until_revealed(page):
+    def rows():
+        return page.locator("tbody tr").evaluate_all(
+            "trs => trs.map(tr => Array.from(tr.querySelectorAll('td.cell')).map("
+            "td => Array.from(td.querySelectorAll('figure')).map(f => f.dataset.key).join('+')))")
+
+    seen = rows()
+    page.check("#blind")
+    assert column_titles(page) == ["option A", "option B", "option C"]
+    blind = rows()
+    assert all(sorted(a) == sorted(b) and a != b for a, b in zip(seen, blind))
+    card = page.locator("figure.job").first
+    assert not card.locator(".facts").is_visible() and not page.locator(".chip").first.is_visible()
+    page.uncheck("#blind")
+    assert rows() == seen and column_titles(page)[0] == "resolution = 540p"

@@ -158,6 +158,7 @@ def test_import_adds_a_choices_file(browser, sweep, tmp_path):
     context = browser.new_context()
     page, _ = open_page(context, url)
     page.set_input_files("#import", str(path))
-    page.wait_for_function(f"document.querySelector('.judge[data-key=\"{key}\"] .score').value === '3'")
+    page.wait_for_function("key => document.querySelector(`.judge[data-key='${key}'] .score`).value === '3'",
+                           arg=key)
     assert page.locator(f'.judge[data-key="{key}"] .note').input_value() == "ok"
     context.close()
