@@ -4,26 +4,14 @@ as choices.json, and `batchgen report --choices` merges them into the results.""
 from __future__ import annotations
 
 import json
-import os
 
 import pytest
 
 from batchgen.cli import main
+from browserkit import needs_chromium
 from report_sweep import make_finished_run
-from test_report_browser import ARGS, CHROMIUM
 
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                reason=f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+pytestmark = needs_chromium
 
 
 @pytest.fixture

@@ -13,11 +13,9 @@ import pytest
 from batchgen.simulator import font, media
 from batchgen.simulator.h264 import Picture
 from batchgen.simulator.server import serve_in_thread
+from browserkit import launch, needs_chromium
 from simkit import KEY, MODEL, SECRET, simulator
 
-CHROMIUM = "/usr/bin/chromium"
-needs_chromium = pytest.mark.skipif(not os.path.exists(CHROMIUM),
-                                    reason=f"chromium is not installed at {CHROMIUM} (apt-get install chromium)")
 PLAY = """() => new Promise(done => {
     const v = document.getElementById('v');
     v.onerror = () => done({error: v.error && v.error.code});
@@ -101,8 +99,7 @@ def test_a_browser_plays_a_generated_video_to_the_end_at_its_size():
         asset_id = api.get(f"jobs/{job['jobId']}").json()["job"]["metadata"]["assetIds"][0]
         asset = api.get(f"assets/{asset_id}").json()["asset"]
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+            browser = launch(playwright)
             page = browser.new_page()
             page.set_content(f'<video id="v" muted src="{asset["url"]}"></video>')
             result = page.evaluate(PLAY)
@@ -130,8 +127,7 @@ def test_the_picture_shows_the_parameters_and_a_running_clock(tmp_path):
     (tmp_path / "page.html").write_text('<video id="v" muted src="clip.mp4"></video>')
     with sync_playwright() as playwright:
         # Reading a file:// video's pixels from a file:// page needs this flag.
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--allow-file-access-from-files"])
+        browser = launch(playwright, "--allow-file-access-from-files")
         page = browser.new_page()
         page.goto((tmp_path / "page.html").as_uri())
         first, later = page.evaluate(grab, 0.0), page.evaluate(grab, 2.5)
