@@ -159,3 +159,15 @@ def sha256_of(path: Path) -> str:
 def generate_calls(sim: Simulator) -> int:
     return sum(sim.counters.generate_calls.values())
 
+
+# Five styles x 2 samples: the sweep the shard and batch-family tests split and share.
+HARBOUR = """\
+version: 1
+name: harbour
+output: out
+prompts:
+  - A harbour at night, {style}
+matrix:
+  style: [noir, watercolor, pastel, neon, ink]
+samples: 2
+"""

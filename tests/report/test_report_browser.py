@@ -6,8 +6,6 @@ CI installs chromium (`apt-get install chromium`); without it these tests skip.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from batchgen.report import write_report

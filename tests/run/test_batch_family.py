@@ -13,20 +13,9 @@ from batchgen.cli import main
 from batchgen.ledger.events import ledger_path, read_events
 from batchgen.run.runner import run_batch
 from batchgen.run.shards import Shard, select
-from runkit import (client_for, events, fast_options, make_batch, make_job, run as run_here,
-                    served_with_credentials, simulator)
+from runkit import (HARBOUR, client_for, events, fast_options, make_batch, make_job,
+                    run as run_here, served_with_credentials, simulator)
 from test_run_recovery import LosesAnswers
-
-MANIFEST = """\
-version: 1
-name: harbour
-output: out
-prompts:
-  - A harbour at night, {style}
-matrix:
-  style: [noir, watercolor, pastel, neon, ink]
-samples: 2
-"""
 
 
 @pytest.fixture
@@ -37,7 +26,7 @@ def api(monkeypatch):
 @pytest.fixture
 def manifest(tmp_path: Path) -> Path:
     path = tmp_path / "harbour.yaml"
-    path.write_text(MANIFEST)
+    path.write_text(HARBOUR)
     return path
 
 

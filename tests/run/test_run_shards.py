@@ -9,18 +9,7 @@ import pytest
 
 from batchgen.cli import main
 from batchgen.ledger.events import ledger_path, read_events
-from runkit import served_with_credentials
-
-MANIFEST = """\
-version: 1
-name: harbour
-output: out
-prompts:
-  - A harbour at night, {style}
-matrix:
-  style: [noir, watercolor, pastel, neon, ink]
-samples: 2
-"""
+from runkit import HARBOUR, served_with_credentials
 
 
 @pytest.fixture
@@ -32,7 +21,7 @@ def api(monkeypatch):
 @pytest.fixture
 def manifest(tmp_path: Path) -> Path:
     path = tmp_path / "harbour.yaml"
-    path.write_text(MANIFEST)
+    path.write_text(HARBOUR)
     return path
 
 

@@ -3,7 +3,6 @@ parameters: a browser plays one to the end, and shows what it says."""
 
 from __future__ import annotations
 
-import os
 import struct
 import time
 
