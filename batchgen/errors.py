@@ -107,6 +107,7 @@ class RetriableError(APIError):
     """A failure that may clear by itself: retry with backoff."""
 
     retry_after: float | None = None
+    should_retry: bool = True  # False when the API said `x-should-retry: false`
 
 
 class RateLimited(RetriableError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import math
 import os
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -172,7 +173,9 @@ class ScenarioClient:
         """
         if not url.startswith(("http://", "https://")):
             raise ValueError("download needs an absolute http(s) URL")
-        request = self._http.build_request("GET", url, headers={"accept": "*/*"})
+        # identity: the file is checked byte for byte against its size, never decoded.
+        request = self._http.build_request("GET", url, headers={"accept": "*/*",
+                                                                "accept-encoding": "identity"})
         where = f"GET {httpx.URL(url).copy_with(query=None)}"
         try:
             response = await self._http.send(request, auth=None, stream=True, follow_redirects=True)
@@ -287,17 +290,26 @@ def _status_error(response: httpx.Response, where: str,
     if credentials is not None:  # an API never should echo them; make sure we never repeat them
         message = credentials.redact(message)
     text = f"{where} answered {status}: {message}"
+    wait = _retry_after(response)
+    if wait is None and status == 429:
+        wait = _seconds(data.get("remainingSeconds", details.get("remainingSeconds")))
+    # x-should-retry overrides the status rule, as the official SDK reads it.
+    should_retry = response.headers.get("x-should-retry", "").strip().lower()
     if status == 429:
-        return RateLimited(text, retry_after=_retry_after(response), hint=hint, body=body,
-                           action_limit=_int(details.get("actionLimit")),
-                           action_name=details.get("actionName"))
-    if status in (401, 403):
+        error: APIError = RateLimited(text, retry_after=wait, hint=hint, body=body,
+                                      action_limit=_int(details.get("actionLimit")),
+                                      action_name=details.get("actionName"))
+    elif status in (401, 403):
         return AccessDenied(text, status=status, hint=hint, body=body)
-    if status >= 500 or status in (408, 409):
+    elif should_retry == "true" or status >= 500 or status in (408, 409):
+        # A 5xx stays a ServerError even when it says not to retry: on generate its
+        # outcome is still unknown (recovered, never resent blindly).
         error = ServerError(text, status=status, hint=hint, body=body)
-        error.retry_after = _retry_after(response)
-        return error
-    return JobRejected(text, status=status, hint=hint, body=body)
+        error.retry_after = wait
+    else:
+        return JobRejected(text, status=status, hint=hint, body=body)
+    error.should_retry = should_retry != "false"
+    return error
 
 
 def error_text(body: dict[str, Any]) -> str | None:
@@ -314,16 +326,31 @@ def error_text(body: dict[str, Any]) -> str | None:
 
 
 def _retry_after(response: httpx.Response) -> float | None:
+    """Seconds the answer asks to wait: retry-after-ms, else retry-after (seconds or a date)."""
+    wait = _seconds(response.headers.get("retry-after-ms"))
+    if wait is not None:
+        return wait / 1000
     value = response.headers.get("retry-after")
     if value is None:
         return None
+    wait = _seconds(value)
+    if wait is not None:
+        return wait
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        try:
-            return max(0.0, parsedate_to_datetime(value).timestamp() - datetime.now(timezone.utc).timestamp())
-        except (TypeError, ValueError):
-            return None
+        return max(0.0, parsedate_to_datetime(value).timestamp() - datetime.now(timezone.utc).timestamp())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _seconds(value: Any) -> float | None:
+    """A finite, non-negative number of seconds from a header or body value, else None."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, number) if math.isfinite(number) else None
 
 
 def _int(value: Any) -> int | None:

@@ -56,7 +56,7 @@ async def call_with_retry(call: Callable[[], Awaitable[T]], policy: RetryPolicy,
         try:
             return await call()
         except retry_on as exc:
-            if attempt == policy.attempts:
+            if attempt == policy.attempts or not getattr(exc, "should_retry", True):
                 raise
             wait = policy.delay(attempt, getattr(exc, "retry_after", None))
             log.debug("retrying %s in %.2fs after %s", what, wait, type(exc).__name__)

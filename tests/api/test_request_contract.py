@@ -91,3 +91,6 @@ def test_a_full_run_with_frames_and_lost_answers_sends_only_what_the_sdk_defines
             ("POST", "/assets/get-bulk")} <= sent
     assert any("createdAfter" in r.query for r in sim.requests)  # the recovery listings
     assert any("updatedAfter" in r.query for r in sim.requests)  # the batched polls
+    downloads = [r for r in sim.requests if r.path.startswith("/cdn/")]
+    assert len(downloads) >= 12
+    assert all(r.headers.get("accept-encoding") == "identity" for r in downloads)
