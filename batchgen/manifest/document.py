@@ -129,7 +129,8 @@ def _yaml_manifest(source: Path, display: str, base: Path, text: str) -> Manifes
     problems = sorted(problems + list(colons.values()) + schema_problems(
         view, display, models.validator(), skip=set(colons)), key=lambda p: p.line or 0)
     if problems:
-        raise ManifestError(problems)
+        # The CSV files named can still be read and checked: report them in this round too.
+        raise ManifestError(problems + _named_csv_problems(doc, display, base, models))
     prompts: list[PromptSpec] = []
     for i, entry in enumerate(doc["prompts"]):
         line = line_of(doc["prompts"], i)
@@ -267,6 +268,18 @@ def _mapping_prompt(entry: LineDict, file: str, base: Path, models: ModelSet) ->
         fields={k: v for k, v in entry.items() if k in params},
         samples=int(entry["samples"]) if "samples" in entry else None,
         file=file, line=entry.line, base=base, lines=dict(entry.lines))
+
+
+def _named_csv_problems(doc: LineDict, display: str, base: Path, models: ModelSet
+                        ) -> list[Problem]:
+    """The problems of every CSV file a `csv:` entry names, in a document otherwise wrong."""
+    prompts = doc.get("prompts")
+    problems: list[Problem] = []
+    for i, entry in enumerate(prompts if isinstance(prompts, list) else []):
+        if isinstance(entry, dict) and isinstance(entry.get("csv"), str):
+            problems += _csv_reference(entry["csv"], display, line_of(prompts, i), base,
+                                       models)[1]
+    return problems
 
 
 def _csv_reference(value: str, file: str, line: int | None, base: Path, models: ModelSet

@@ -116,3 +116,16 @@ def test_a_referenced_csv_frame_is_relative_to_the_csv_folder(tmp_path):
     write(tmp_path, "shots/rows.csv", "prompt,startFrame\na knight,a.png\n")
     batch = load_batch(write(tmp_path, "m.yaml", "version: 1\nprompts:\n  - csv: shots/rows.csv\n"))
     assert batch.jobs[0].frames["startFrame"].path == (tmp_path / "shots" / "a.png").resolve()
+
+
+def test_a_referenced_csvs_problems_come_with_the_documents_shape_problems(tmp_path):
+    (tmp_path / "rows.csv").write_text("prompt,colour\na knight,red\n", encoding="utf-8")
+    write(tmp_path, "m.yaml", "version: 1\nname: t\nsamples: many\nprompts:\n  - csv: rows.csv\n"
+          "  - csv: missing.csv\n")
+    with pytest.raises(ManifestError) as caught:
+        load_batch(tmp_path / "m.yaml")
+    problems = [str(p) for p in caught.value.problems]
+    assert len(problems) == 3
+    assert problems[0].startswith("m.yaml:3: ")  # samples: many
+    assert problems[1].startswith("rows.csv:1: ") and "colour" in problems[1]
+    assert problems[2].startswith("m.yaml:6: ") and "missing.csv" in problems[2]
