@@ -1,8 +1,16 @@
-"""argparse types shared by the commands: each turns a bad value into a usage error (exit 2)."""
+"""argparse types shared by the commands: each turns a bad value into a usage error (exit 2).
+
+Every number is finite: `inf` and `nan` parse as floats but would hang a sleep or
+overflow a budget after money was spent, so they are refused with the rest.
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
+
+MAX_SECONDS = 86_400.0  # a day: no wait of a run is meant to be longer
+MAX_CONCURRENCY = 1_000
 
 
 def positive_int(text: str) -> int:
@@ -13,6 +21,30 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} is not a whole number of at least 1")
+    return value
+
+
+def concurrency(text: str) -> int:
+    """A whole number of jobs in flight, 1 to MAX_CONCURRENCY."""
+    value = positive_int(text)
+    if value > MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"{text} is more than {MAX_CONCURRENCY} jobs at once")
+    return value
+
+
+def seconds(text: str) -> float:
+    """A duration above 0 and at most a day, in seconds."""
+    value = positive_float(text)
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text} seconds is more than a day ({MAX_SECONDS:g})")
+    return value
+
+
+def seconds_or_zero(text: str) -> float:
+    """A duration of 0 to a day, in seconds."""
+    value = non_negative_float(text)
+    if value > MAX_SECONDS:
+        raise argparse.ArgumentTypeError(f"{text} seconds is more than a day ({MAX_SECONDS:g})")
     return value
 
 
@@ -53,6 +85,9 @@ def port(text: str) -> int:
 
 def _number(text: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value

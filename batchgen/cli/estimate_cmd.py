@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from batchgen.cli.argtypes import positive_int
+from batchgen.cli.argtypes import concurrency
 from batchgen.cli.connect import add_api_options, open_client
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "or charged.")
     parser.add_argument("manifest", metavar="MANIFEST", help="a YAML or CSV manifest")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--concurrency", metavar="N", type=positive_int, default=DEFAULT_CONCURRENCY,
+    parser.add_argument("--concurrency", metavar="N", type=concurrency, default=DEFAULT_CONCURRENCY,
                         help=f"dry runs in flight at once (default {DEFAULT_CONCURRENCY})")
     add_api_options(parser)
     parser.set_defaults(func=estimate_command)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batchgen.cli.argtypes import non_negative_float, positive_float, positive_int
+from batchgen.cli.argtypes import concurrency, non_negative_float, seconds, seconds_or_zero
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.cli.invocation import command
 from batchgen.cli.scope import scope
@@ -41,7 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("manifest", metavar="MANIFEST", help="a YAML or CSV manifest")
     parser.add_argument("--out", metavar="DIR",
                         help="output folder (default: the manifest's `output`)")
-    parser.add_argument("--concurrency", metavar="N", type=positive_int,
+    parser.add_argument("--concurrency", metavar="N", type=concurrency,
                         default=DEFAULT_CONCURRENCY,
                         help="most generations in flight at once (default: as many as the API "
                         f"accepts, up to {DEFAULT_CONCURRENCY}, found from its 429s; never above "
@@ -63,9 +63,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", action="store_true",
                         help="print a machine-readable summary on stdout at the end")
     timing = parser.add_argument_group("timing")
-    timing.add_argument("--poll-interval", metavar="SECONDS", type=positive_float,
+    timing.add_argument("--poll-interval", metavar="SECONDS", type=seconds,
                         help="seconds between two looks at a running job (default 5)")
-    timing.add_argument("--recovery-wait", metavar="SECONDS", type=non_negative_float,
+    timing.add_argument("--recovery-wait", metavar="SECONDS", type=seconds_or_zero,
                         help="how long after a lost answer a job list that lacks the job proves "
                         "it was never received, so it may be sent (default 150)")
     parser.set_defaults(func=run_command)

@@ -123,8 +123,14 @@ class LedgerState:
             self.jobs[key] = KeyState(key, event.get("id"), event.get("sample"), RUNNING,
                                       body=event.get("body"), intent_t=event.get("t"),
                                       ambiguous=True)
-        else:
+        elif ks.state in (PENDING, FAILED) or ks.ambiguous:
+            # A first attempt, a --retry-failed one, or a resend after a 429 (which moves
+            # the time recovery measures from).
             ks.begin_attempt(event)
+        # Otherwise the API already has this key's job (a jobId, or its success): a runner
+        # never writes an intent then, so the line is a repeat (a torn write replayed, a
+        # ledger spliced by hand) and starting over would prove the key "unsent" and pay
+        # for it twice.
 
     def _submitted(self, event: dict[str, Any]) -> None:
         ks = self.jobs.get(event["key"]) or self._get(event["key"])

@@ -112,8 +112,8 @@ def confirm_threshold(env: dict[str, str] | None = None) -> float:
         value = float(raw)
     except ValueError:
         raise UsageError(f"{CONFIRM_ENV}={raw!r} is not a number of creative units") from None
-    if value < 0:
-        raise UsageError(f"{CONFIRM_ENV}={raw!r} must not be negative")
+    if not 0 <= value < float("inf"):  # nan fails both comparisons
+        raise UsageError(f"{CONFIRM_ENV}={raw!r} must be a finite number of at least 0")
     return value
 
 
