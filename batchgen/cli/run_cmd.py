@@ -55,6 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--shard", metavar="I/N",
                         help="run shard I of N (1-based): the jobs whose key modulo N is I-1, "
                         "with their own ledger in <output>/shard-I-of-N/ (unless --out)")
+    parser.add_argument("--allow-other-manifest", action="store_true",
+                        help="run into an output folder whose ledger another manifest wrote "
+                        "(refused otherwise: the batches' jobs and files would mix); for a "
+                        "manifest that was renamed or moved and carries on that batch")
     add_api_options(parser)
     add_max_jobs(parser)
     parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
@@ -103,7 +107,7 @@ def run_command(args: argparse.Namespace) -> int:
         output=Path(args.out).resolve() if args.out else None,
         handle_signals=True, resume_command=resume_command(args),
         api=SIMULATED_API if args.simulate else _api_label(args.base_url),
-        max_cu=args.max_cu, shard=shard,
+        max_cu=args.max_cu, shard=shard, allow_other_manifest=args.allow_other_manifest,
         confirm=lambda estimate, at_stake: _confirm(estimate, at_stake, confirm_above, args.yes))
     if args.simulate:
         # The in-process simulator forgets its jobs and assets when the process ends.

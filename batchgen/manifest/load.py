@@ -22,6 +22,7 @@ from batchgen.manifest.expand import DEFAULT_MAX_JOBS, expand
 from batchgen.jobs import Job, LocalFrame
 from batchgen.manifest.document import display_path, read_manifest
 from batchgen.models.catalog import ModelSet
+from batchgen.manifest.owned import owned_problems
 
 __all__ = ["Batch", "DEFAULT_MAX_JOBS", "load_batch"]
 
@@ -41,6 +42,7 @@ class Batch:
     frames: dict[str, LocalFrame]  # local images to upload, by sha256
     axes: dict[str, list[Any]]  # swept matrix axes and the values that occur
     warnings: list[Problem] = field(default_factory=list)  # e.g. combinations skipped
+    inputs: tuple[Path, ...] = ()  # every file the manifest reads: itself, CSV files, frames
 
     @property
     def display(self) -> str:
@@ -58,6 +60,13 @@ def load_batch(path: str | os.PathLike[str], *, max_jobs: int | None = None) -> 
         with paused_gc():
             manifest = read_manifest(path)
             expansion = expand(manifest, max_jobs=max_jobs)
+            inputs = tuple(dict.fromkeys([manifest.source,
+                                          *(Path(p.file).absolute() for p in manifest.prompts),
+                                          *(f.path for f in expansion.frames.values())]))
+            problems = owned_problems(expansion.jobs, manifest.output, inputs,
+                                      manifest.display, manifest.line("filename"))
+            if problems:
+                raise ManifestError(problems)
     except ManifestError as exc:
         if len(exc.problems) <= MAX_PROBLEMS:
             raise
@@ -68,4 +77,4 @@ def load_batch(path: str | os.PathLike[str], *, max_jobs: int | None = None) -> 
     return Batch(name=manifest.name, model=manifest.model, models=manifest.models,
                  source=manifest.source,
                  output=manifest.output, jobs=expansion.jobs, frames=expansion.frames,
-                 axes=expansion.axes, warnings=expansion.warnings)
+                 axes=expansion.axes, warnings=expansion.warnings, inputs=inputs)

@@ -15,6 +15,7 @@ import hashlib
 import logging
 import os
 import secrets
+import shutil
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -128,7 +129,7 @@ class Downloader:
                     log.debug("%s: %s", rel, problem)
                     await anyio.sleep(self._timing.pending_wait)
                     continue
-                size, digest = await self._stream(asset, final)
+                size, digest = await self._stream(asset, final, job.key, rel)
             except _Expired as exc:
                 problem = str(exc)
                 if renewals < self._timing.renewals:
@@ -156,7 +157,8 @@ class Downloader:
         log.info("%s: giving up after %d attempts: %s", rel, attempts, problem)
         raise DownloadFailed(f"{rel}: {problem}")
 
-    async def _stream(self, asset: dict[str, Any], final: Path) -> tuple[int, str]:
+    async def _stream(self, asset: dict[str, Any], final: Path, key: str, rel: str
+                      ) -> tuple[int, str]:
         expected = _int((asset.get("properties") or {}).get("size"))
         tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
         digest = hashlib.sha256()
@@ -176,6 +178,7 @@ class Downloader:
             for label, want in (("Content-Length", stated), ("asset size", expected)):
                 if want is not None and want != size:
                     raise _Retry(f"truncated download: {size} bytes, {label} says {want}")
+            self._keep_earlier(key, rel, final)
             os.replace(tmp, final)
             fsync_dir(final.parent)
         except APIError as exc:
@@ -185,6 +188,54 @@ class Downloader:
         finally:
             tmp.unlink(missing_ok=True)
         return size, digest.hexdigest()
+
+
+    def _keep_earlier(self, key: str, rel: str, final: Path) -> None:
+        """Before `final` is replaced: if it is a verified file the ledger gives to another
+        key (a template without {key} and an edited prompt, or another manifest's run),
+        keep it as `kept_name(rel, that key)` and record it there, so a paid result is
+        never lost. Linked (or copied) and recorded first, so a crash at any point leaves
+        the file under a name the ledger gives it."""
+        if not final.exists():
+            return
+        for other in self._ledger.state.jobs.values():
+            if other.key == key:
+                continue
+            for record in other.files:
+                if record.get("path") != rel or not file_intact(final, record):
+                    continue
+                kept_rel = kept_name(rel, other.key)
+                kept = self._output / kept_rel
+                if not file_intact(kept, record):
+                    _link_or_copy(final, kept)
+                self._ledger.record({"event": "file", "key": other.key,
+                                     "assetId": record["assetId"], "path": kept_rel,
+                                     "bytes": record.get("bytes"), "sha256": record.get("sha256"),
+                                     "keptFrom": rel})
+                log.info("%s held the file of key %s: kept as %s", rel, other.key, kept_rel)
+
+
+def kept_name(rel: str, key: str) -> str:
+    """Where a file another key's download would replace is kept: its key before the
+    extension, e.g. knight-720p.mp4 -> knight-720p.0123456789abcdef.mp4."""
+    path = PurePosixPath(rel)
+    return str(path.with_name(f"{path.stem}.{key}{path.suffix}"))
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """`target` becomes a durable copy of `source` (a hard link where the filesystem has them)."""
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class _Retry(Exception):

@@ -36,6 +36,7 @@ from batchgen.run.polling.single import Poller
 from batchgen.run.origin import check_same_api
 from batchgen.run.progress import STATUS_INTERVAL, Progress
 from batchgen.run.journal import RunLedger
+from batchgen.run.owners import check_output_for, check_same_manifest
 from batchgen.run.shards import Shard, check_ledger_shard
 from batchgen.ledger.state import FAILED, STATES, KeyState, Step, next_step, replay
 from batchgen.ledger.status import write_batch_snapshot
@@ -79,6 +80,9 @@ class RunOptions:
     api: str = ""  # which API this run talks to, for the ledger's `run` event
     output: str | Path | None = None  # the output folder, if not the batch's own
     reuse_uploads: bool = True  # reuse frames uploaded by earlier runs (False: the API forgets)
+    # Run into a folder whose ledger another manifest wrote (--allow-other-manifest):
+    # refused otherwise, since the two batches' files and jobs would mix.
+    allow_other_manifest: bool = False
 
 
 @dataclass
@@ -124,11 +128,15 @@ async def run_batch(batch: Any, client: Any, *, options: RunOptions | None = Non
     """
     options = options or RunOptions()
     output = Path(options.output or batch.output).resolve()
+    if options.output is not None:
+        check_output_for(batch, output)
     output.mkdir(parents=True, exist_ok=True)
     with OutputLock(output):
         path = ledger_path(output)
         events = read_events(path)
         check_same_api(events, options.api, output)
+        if not options.allow_other_manifest:
+            check_same_manifest(events, batch.source, output)
         check_ledger_shard(events, options.shard, str(path))
         family = Family(output)
         shard = options.shard
@@ -224,6 +232,7 @@ class _Run:
             denied, plan = exc, []  # the run is recorded, and ends at once, like a denial later
         shard = self.options.shard
         self.ledger.record({"event": "run", "pid": os.getpid(), "manifest": str(self.batch.source),
+                            "manifestFromOutput": os.path.relpath(self.batch.source, self.output),
                             "shard": str(shard) if shard else None,
                             **({"split": shard.split} if shard else {}),
                             "jobs": len(self.batch.jobs),
