@@ -27,7 +27,7 @@ Figures, from the simulator's side unless said:
   disk (the ledger's `file` event for batchgen, the file's write for the SDK);
 - idle slots: unused share of ceiling x time while jobs still waited
   (`bench_e2e.idle_share`);
-- client CPU ms per job and peak RSS of the client's process.
+- client CPU ms per job and peak RSS (VmHWM) of the client's process.
 
     python benchmarks/bench_polling.py [--only uniform,spread] [--clients batchgen,sdk] [--json]
 
@@ -126,7 +126,28 @@ def write_manifest(folder: Path, jobs: int) -> Path:
     return path
 
 
-def run_child(command: list[str]) -> tuple[int, float, float, float]:
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started its program (VmHWM: unlike
+    getrusage's maxrss, it does not count the forking parent's memory before exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def batchgen_worker(rss_file: str, argv: list[str]) -> int:
+    """`batchgen ARGV` in this process, then its peak RSS written to `rss_file`."""
+    from batchgen.cli import main as batchgen_main
+
+    try:
+        code = batchgen_main(argv)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    Path(rss_file).write_text(str(peak_rss_mb()))
+    return code or 0
+
+
+def run_child(command: list[str], rss_file: Path) -> tuple[int, float, float, float]:
     """Run a client process; (exit code, wall s, CPU s, peak RSS MB) of that process alone."""
     env = dict(os.environ, SCENARIO_SDK_API_KEY=KEY, SCENARIO_SDK_API_SECRET=SECRET)
     started = time.perf_counter()
@@ -136,7 +157,8 @@ def run_child(command: list[str]) -> tuple[int, float, float, float]:
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode != 0 and child.stderr is not None:
         sys.stderr.write(child.stderr.read().decode(errors="replace")[-2000:])
-    return child.returncode, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    rss = float(rss_file.read_text()) if rss_file.exists() else float("nan")
+    return child.returncode, wall, usage.ru_utime + usage.ru_stime, rss
 
 
 def file_times_batchgen(out: Path) -> dict[str, float]:
@@ -156,12 +178,13 @@ def measure(timeline: Timeline, client: str, tmp: Path) -> Figures:
     out.mkdir()
     with serve_in_thread(sim) as url:
         if client == "batchgen":
-            command = [sys.executable, "-m", "batchgen", "run", str(write_manifest(tmp, timeline.jobs)),
-                       "--base-url", url, "--out", str(out), "--yes", "--no-progress"]
+            command = [sys.executable, __file__, "--batchgen-worker", str(out / "rss"), "run",
+                       str(write_manifest(tmp, timeline.jobs)), "--base-url", url,
+                       "--out", str(out), "--yes", "--no-progress"]
         else:
             command = [sys.executable, __file__, "--sdk-worker", url, str(out), str(timeline.jobs),
                        str(timeline.ceiling), str(1.0 / timeline.time_scale)]
-        code, wall, cpu, rss = run_child(command)
+        code, wall, cpu, rss = run_child(command, out / "rss")
     if client == "batchgen":
         written = file_times_batchgen(out)
     else:
@@ -219,6 +242,7 @@ async def sdk_worker(url: str, out: Path, jobs: int, at_once: int, poll: float) 
 
         await asyncio.gather(*(one(p) for p in prompts(jobs)))
     (out / "files.json").write_text(json.dumps(written))
+    (out / "rss").write_text(str(peak_rss_mb()))
     return 0
 
 
@@ -259,6 +283,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--sdk-worker", nargs=5, metavar=("URL", "OUT", "JOBS", "AT_ONCE", "POLL"),
                         help=argparse.SUPPRESS)
+    if sys.argv[1:2] == ["--batchgen-worker"]:
+        return batchgen_worker(sys.argv[2], sys.argv[3:])
     args = parser.parse_args()
     if args.sdk_worker:
         url, out, jobs, at_once, poll = args.sdk_worker

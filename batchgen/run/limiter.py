@@ -36,13 +36,15 @@ class Limiter:
         self._probe_after = probe_after  # accepted submissions before probing one higher
         self._quiet = 0  # accepted submissions since the window last moved
         self._probing = False  # the window was raised and the API has not yet taken that many
+        self._refused = False  # a 429 shrank the window and no call was accepted since
         self._waiters: deque[anyio.Event] = deque()
 
     @property
     def exploring(self) -> bool:
-        """No ceiling is stated and the window is being pushed up (slow start, or a probe
-        one higher): a 429 now is the API saying where its limit is, nothing more."""
-        return self.ceiling is None and (self._slow_start or self._probing)
+        """No ceiling is stated and the window is being pushed up (slow start, a probe one
+        higher, or the other calls sent before the 429 that ended them came back): a 429
+        now is the API saying where its limit is, nothing more."""
+        return self.ceiling is None and (self._slow_start or self._probing or self._refused)
 
     @property
     def effective(self) -> int:
@@ -100,6 +102,7 @@ class Limiter:
             self._probe_after *= 2  # that probe was refused: wait longer before the next
             self._probing = False
         self._slow_start = False
+        self._refused = True
         self.window = max(1, self.in_flight - 1)
         self._quiet = 0
 
@@ -107,6 +110,7 @@ class Limiter:
         """A generate call was accepted: grow the window (slow start) or probe one higher."""
         if self.ceiling is not None:
             return
+        self._refused = False
         if self._slow_start:
             if self.window < self.limit:
                 self.window += 1

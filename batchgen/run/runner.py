@@ -161,7 +161,7 @@ def _list_timing(poll_interval: float) -> ListPollTiming:
     them the poller times its calls from what the API reports."""
     return ListPollTiming(interval=poll_interval * 1.6, min_gap=poll_interval / 10,
                           margin=poll_interval / 50, release_margin=poll_interval / 250,
-                          gather_max=poll_interval * 0.6,
+                          gather_max=poll_interval * 0.8,
                           overlap=poll_interval * 0.4, stale_after=poll_interval * 6)
 
 

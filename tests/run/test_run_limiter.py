@@ -97,3 +97,17 @@ def test_a_cancelled_waiter_gives_its_place_up():
 def test_a_limit_below_one_is_refused():
     with pytest.raises(ValueError):
         Limiter(0)
+
+
+def test_429s_while_the_window_is_explored_are_not_blamed_on_anything_else():
+    limiter = Limiter(100)
+    for _ in range(6):
+        limiter.occupy()
+        limiter.accepted()
+    assert limiter.exploring  # slow start
+    limiter.backoff()  # the first bare 429
+    assert limiter.exploring  # calls sent alongside it may still come back refused
+    limiter.accepted()
+    assert not limiter.exploring  # the window holds: a 429 now is news
+    limiter.set_ceiling(8)
+    assert not limiter.exploring

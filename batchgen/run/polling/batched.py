@@ -64,7 +64,7 @@ class ListPollTiming:
     interval: float = 8.0  # longest gap between two list calls while jobs are watched
     min_gap: float = 0.5  # shortest gap between two list calls
     ends_per_round: float = 7.0  # predicted ends one list call should gather
-    gather_max: float = 3.0  # but an end waits at most this long for others to share its call
+    gather_max: float = 4.0  # but an end waits at most this long for others to share its call
     margin: float = 0.1  # ask this long after a cluster of latest predicted ends
     release_margin: float = 0.02  # free a slot this long after a job's latest predicted end
     overlap: float = 2.0  # updatedAfter reaches back this far behind the newest update seen
