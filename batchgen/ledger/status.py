@@ -77,13 +77,23 @@ def output_folders(output_dir: str | os.PathLike[str]) -> list[Path]:
     return [base, *sorted(p for p in base.glob(SHARD_GLOB) if p.is_dir())]
 
 
+def batch_folders(output_dir: str | os.PathLike[str]) -> list[Path]:
+    """`output_folders`, then the other folders of its batch (`family_folders`: for a
+    shard folder, the folder above and its other shards): every ledger a run there
+    reads before it submits, so `plan` and `status` show what that run would do."""
+    own = output_folders(output_dir)
+    seen = {os.path.abspath(f) for f in own}
+    return own + [f for f in family_folders(output_dir) if str(f) not in seen]
+
+
 def ledger_states(output_dir: str | os.PathLike[str]) -> dict[str, tuple[KeyState | Brief, str]]:
-    """Per key, the most advanced state the ledgers of an output folder (and its shard
-    sub-folders) record, with the absolute folder of that ledger: what `plan` shows,
-    through `ledger_view`. Writes nothing (no replay checkpoint either)."""
+    """Per key, the most advanced state the ledgers of an output folder (its shard
+    sub-folders, and the other folders of its batch) record, with the absolute folder
+    of that ledger: what `plan` shows, through `ledger_view`. Writes nothing (no replay
+    checkpoint either)."""
     best: dict[str, tuple[KeyState | Brief, str]] = {}
     with paused_gc():
-        for folder in output_folders(output_dir):
+        for folder in batch_folders(output_dir):
             ledger = ledger_path(folder)
             # A checkpoint gives plan's fields without a full replay.
             brief = load_brief(ledger)
@@ -190,7 +200,7 @@ def _collect(found: _Collection, target: str, scope: Scope | None) -> None:
             batch, output = scope(batch)
         found.named(batch.name, batch.axes)
         found.describe(_job_description(job) for job in batch.jobs)
-        for folder in output_folders(output):
+        for folder in batch_folders(output):
             _collect_folder(found, folder, ledger_path(folder), from_ledger=False)
     else:
         raise UsageError(f"{target}: no such manifest, output folder or ledger file")

@@ -143,3 +143,35 @@ def test_two_shards_at_once_with_faults_give_each_key_one_job_and_orphan_none(tm
     assert sum(len(part) for part in owned) == len(jobs)  # each key once, in one shard
     assert len(set(every)) == len(every) == len(jobs)  # no jobId given to two keys
     assert set(every) == set(sim.jobs)  # no paid job left without its key
+
+
+def plan(manifest: Path, capsys, *extra: str) -> dict:
+    capsys.readouterr()
+    assert main(["plan", str(manifest), "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_plan_status_and_report_of_a_shard_see_the_jobs_done_above_it(api, manifest, capsys):
+    sim, url = api
+    assert run(manifest, url) == 0
+    planned = plan(manifest, capsys, "--shard", "1/2")
+    shard_status = status_scoped(manifest, capsys, "--shard", "1/2")
+    assert planned["counts"] == shard_status["counts"]
+    assert planned["counts"]["pending"] == 0 and planned["counts"]["succeeded"] > 0
+    assert {j["key"]: j["state"] for j in planned["jobs"]} == \
+        {j["key"]: j["state"] for j in shard_status["jobs"]}
+    # What the plan promised: the shard's run submits nothing, and agrees.
+    assert run(manifest, url, "--shard", "1/2") == 0
+    assert created(sim) == 10
+    assert plan(manifest, capsys, "--shard", "1/2")["counts"] == planned["counts"]
+    assert status_scoped(manifest, capsys, "--shard", "1/2")["counts"] == planned["counts"]
+    assert main(["report", str(manifest), "--shard", "1/2"]) == 0
+    results = json.loads((manifest.parent / "out/shard-1-of-2/results.json").read_text())
+    assert {j["key"]: j["state"] for j in results["jobs"]} == \
+        {j["key"]: j["state"] for j in planned["jobs"]}
+
+
+def status_scoped(manifest: Path, capsys, *extra: str) -> dict:
+    capsys.readouterr()
+    assert main(["status", str(manifest), "--json", *extra]) == 0
+    return json.loads(capsys.readouterr().out)
