@@ -34,8 +34,8 @@ _LAZY = {
     "Batch": "batchgen.manifest.load",
     "Job": "batchgen.jobs",
     "run_batch": "batchgen.run.runner",
-    "RunOptions": "batchgen.run.runner",
-    "RunSummary": "batchgen.run.runner",
+    "RunOptions": "batchgen.run.options",
+    "RunSummary": "batchgen.run.summary",
     "Shard": "batchgen.run.shards",
     "parse_shard": "batchgen.run.shards",
     "estimate": "batchgen.run.estimate",
@@ -61,8 +61,10 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ im
     from batchgen.manifest.load import Batch, load_batch
     from batchgen.report.write import write_report
     from batchgen.run.estimate import Estimate, estimate
-    from batchgen.run.runner import RunOptions, RunSummary, run_batch
+    from batchgen.run.options import RunOptions
+    from batchgen.run.runner import run_batch
     from batchgen.run.shards import Shard, parse_shard
+    from batchgen.run.summary import RunSummary
     from batchgen.simulator.app import Simulator
     from batchgen.simulator.server import serve_in_thread
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from batchgen.run.estimate import Estimate
     from batchgen.run.runner import RunOptions, RunSummary
 
-# As batchgen.run.runner's. The runner (httpx, anyio, the downloader, the submitter), the
+# As batchgen.run.options'. The runner (httpx, anyio, the downloader, the submitter), the
 # budget, the shards and the report are imported only when `run` runs: every command's
 # parser is built at start-up, and `plan` or `status` should not pay for them.
 DEFAULT_CONCURRENCY = 1000

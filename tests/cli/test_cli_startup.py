@@ -20,11 +20,11 @@ def test_building_the_parser_imports_nothing_heavy():
 
 def test_commands_default_to_their_librarys_values():
     from batchgen.run import estimate
-    from batchgen.run import runner
+    from batchgen.run import options
     from batchgen.api import auth
     from batchgen.cli import build_parser, estimate_cmd, run_cmd
 
-    assert run_cmd.DEFAULT_CONCURRENCY == runner.DEFAULT_CONCURRENCY
+    assert run_cmd.DEFAULT_CONCURRENCY == options.DEFAULT_CONCURRENCY
     assert estimate_cmd.DEFAULT_CONCURRENCY == estimate.DEFAULT_CONCURRENCY
     simulate_help = build_parser()._subparsers._group_actions[0].choices["simulate"].description
     assert f"{auth.KEY_VARIABLE}/{auth.SECRET_VARIABLE}" in simulate_help
