@@ -20,6 +20,7 @@ import msgspec
 from batchgen.ledger.checkpoint import Brief, load_brief, load_state
 from batchgen.errors import UsageError
 from batchgen.durable import paused_gc
+from batchgen import inputfile
 from batchgen.ledger.events import LEDGER_NAME, ledger_path
 from batchgen.ledger.family import family_folders
 from batchgen.ledger.state import FAILED, PENDING, RUNNING, STATES, SUCCEEDED, KeyState
@@ -202,6 +203,9 @@ def _collect(found: _Collection, target: str, scope: Scope | None) -> None:
         found.describe(_job_description(job) for job in batch.jobs)
         for folder in batch_folders(output):
             _collect_folder(found, folder, ledger_path(folder), from_ledger=False)
+    elif path.exists():  # a FIFO or a device: never opened, it could block or never end
+        raise UsageError(f"{target}: this is {inputfile.kind(path)}, not a manifest, output "
+                         "folder or ledger file")
     else:
         raise UsageError(f"{target}: no such manifest, output folder or ledger file")
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from batchgen import inputfile
 from batchgen.manifest import csvfile
 from batchgen.models import catalog
 from batchgen.models.catalog import ModelSet
@@ -324,15 +325,8 @@ def _cell_messages(models: ModelSet, name: str, value: Any) -> tuple[str, ...]:
 
 def _read_bytes(path: Path, file: str, line: int | None, shown: str, *, what: str
                 ) -> tuple[bytes | None, list[Problem]]:
-    try:
-        return path.read_bytes(), []
-    except FileNotFoundError:
-        reason = f"the {what} {shown} does not exist"
-    except IsADirectoryError:
-        reason = f"the {what} {shown} is a directory, not a file"
-    except OSError as exc:
-        reason = f"the {what} {shown} cannot be read ({exc.strerror})"
-    return None, [Problem(file, line, reason)]
+    limit = inputfile.MAX_IMAGE_BYTES if what.endswith("image") else inputfile.MAX_TEXT_BYTES
+    return inputfile.read_bytes(path, file, line, shown, what=what, limit=limit)
 
 
 def inside(root: Path, base: Path, value: str, what: str) -> tuple[Path | None, str]:
@@ -365,8 +359,6 @@ class FrameReader:
             return Problem(file, line, reason)
         if path in self.frames:
             return self.frames[path]
-        if path.is_dir():
-            return Problem(file, line, f"{field_name} {value} is a directory, not an image file")
         data, problems = _read_bytes(path, file, line, value, what=f"{field_name} image")
         if data is None:
             return problems[0]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from batchgen.errors import Problem, UsageError
+from batchgen import inputfile
 from batchgen.models.model import Model, is_finite_price
 from batchgen.models.schema import manifest_validator, schemas_folder
 
@@ -84,9 +85,13 @@ def read(path: Path, display: str | None = None) -> tuple[Model | None, list[Pro
     def problem(line: int | None, text: str) -> tuple[None, list[Problem]]:
         return None, [Problem(shown, line, text)]
 
+    data, problems = inputfile.read_bytes(path, shown, None, path.name, what="model schema",
+                                          limit=inputfile.MAX_TEXT_BYTES)
+    if data is None:
+        return None, problems
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         return problem(None, f"the model schema cannot be read ({exc})")
     try:
         schema = json.loads(text)
