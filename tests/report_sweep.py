@@ -62,7 +62,7 @@ def _record(output: Path, n: int, prompt_id: str, template: str, resolution: str
         relative = f"{prompt_id}/{resolution}-{style}-{sample}.mp4"
         target = output / relative
         target.parent.mkdir(parents=True, exist_ok=True)
-        data = video_for(record["jobId"])
+        data = video_for(record["jobId"], body={"prompt": record["prompt"], **record["params"]})
         target.write_bytes(data)
         record["files"] = [{"path": relative, "sha256": hashlib.sha256(data).hexdigest(),
                             "bytes": len(data)}]

@@ -18,6 +18,7 @@ from importlib import resources
 from typing import Any, Mapping
 
 from batchgen.report.model import ReportRow
+from batchgen.report.mp4info import video_facts
 
 _PLACEHOLDER = re.compile(r"@@(CSP|TITLE|STYLE|SCRIPT|DATA)@@")
 
@@ -37,18 +38,21 @@ def report_data(rows: list[ReportRow], axes: Mapping[str, list[Any]], name: str,
 
 
 def _job(row: ReportRow) -> dict[str, Any]:
+    # The frame rate steps and syncs the videos; a file not on disk (yet) has none.
+    facts = video_facts(row.files[0].path) if row.files and row.state == "succeeded" else None
     return {
         **row.identity(),
         "videos": [f.src for f in row.files],
         "error": row.error,
         "cost": row.cost,
         "seconds": row.seconds,
+        **({"fps": facts["fps"], "width": facts["width"], "height": facts["height"]} if facts else {}),
     }
 
 
 def render_html(data: Mapping[str, Any]) -> str:
     """The whole page for `data` (as made by `report_data`)."""
-    style, script = _asset("report.css"), _asset("report.js")
+    style, script = _asset("report.css"), page_script()
     parts = {
         "CSP": _policy(style, script),
         "TITLE": html.escape(f"{data['name']} · batchgen report" if data["name"] else "batchgen report"),
@@ -58,6 +62,17 @@ def render_html(data: Mapping[str, Any]) -> str:
     }
     # One pass, so text coming from the data is never scanned for placeholders again.
     return _PLACEHOLDER.sub(lambda m: parts[m.group(1)], _asset("template.html"))
+
+
+# The page's script, one concern per file, run in this order inside one function scope
+# (so they share helpers without globals); main.js starts the page.
+SCRIPTS = ("report.js", "judging.js", "costs.js", "playback.js", "viewer.js", "viewstate.js", "main.js")
+
+
+def page_script() -> str:
+    """The page's script: the files of SCRIPTS, concatenated inside one function."""
+    body = "\n".join(f"// ----- {name} -----\n{_asset(name)}" for name in SCRIPTS)
+    return f'"use strict";\n(function () {{\n{body}\n}})();\n'
 
 
 def script_json(value: Any) -> str:

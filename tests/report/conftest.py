@@ -1,4 +1,5 @@
-"""The report's browser tests share one chromium per test module."""
+"""The report's browser tests share one chromium per test module, and the report of
+the test sweep (report_sweep.py) per module."""
 
 from __future__ import annotations
 
@@ -15,3 +16,27 @@ def browser():
         browser = launch(playwright)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def report_url(tmp_path_factory) -> str:
+    """The report of the test sweep, written once per module."""
+    from batchgen.report import write_report
+    from report_sweep import make_sweep
+
+    output = tmp_path_factory.mktemp("knight-sweep")
+    records, axes, name = make_sweep(output)
+    return write_report(records, axes, name, output / "report.html", base_dir=output).as_uri()
+
+
+@pytest.fixture
+def page(browser, report_url):
+    """A 1400x900 tab on that report, ready; fails the test if the page's script did."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(report_url)
+    page.wait_for_selector("body[data-ready=true]")
+    yield page
+    page.close()
+    assert errors == [], "the page's script failed"
