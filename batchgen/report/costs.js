@@ -11,6 +11,20 @@ function cardCost(job) {
   return typeof job.cost === "number" ? cu(job.cost) : "";
 }
 
+// The card's money, as an element: a refund strikes the amount through.
+function costBadge(job) {
+  const text = cardCost(job);
+  if (!text) return null;
+  const badge = el("span", "cost" + (job.state === "failed" ? " refunded" : ""));
+  if (job.state === "failed" && typeof job.cost === "number") {
+    badge.appendChild(el("s", null, cu(job.cost)));
+    badge.appendChild(document.createTextNode(" refunded"));
+  } else {
+    badge.textContent = text;
+  }
+  return badge;
+}
+
 // Totals over `jobs`: CU charged, jobs refunded, and the mean generation time.
 function tally(jobs) {
   const out = { cost: 0, costKnown: false, refunded: 0, refundedCost: 0, jobs: jobs.length, seconds: 0, timed: 0 };

@@ -302,8 +302,11 @@ function card(job, withPrompt) {
   const line = el("div", "facts");
   line.appendChild(el("span", "badge", job.state));
   line.appendChild(document.createTextNode(" " + facts.join(" · ")));
-  const money = cardCost(job);
-  if (money) line.appendChild(el("span", "cost" + (job.state === "failed" ? " refunded" : ""), " · " + money));
+  const money = costBadge(job);
+  if (money) {
+    line.appendChild(document.createTextNode(" · "));
+    line.appendChild(money);
+  }
   cap.appendChild(line);
   if (withPrompt) cap.appendChild(el("div", "card-prompt", job.prompt));
   if (job.jobId) cap.appendChild(el("div", "jobid", job.jobId));

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from browserkit import launch
+from browserkit import launch, open_report
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +32,7 @@ def report_url(tmp_path_factory) -> str:
 @pytest.fixture
 def page(browser, report_url):
     """A 1400x900 tab on that report, ready; fails the test if the page's script did."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(report_url)
-    page.wait_for_selector("body[data-ready=true]")
+    page, errors = open_report(browser, report_url)
     yield page
     page.close()
     assert errors == [], "the page's script failed"
