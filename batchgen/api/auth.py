@@ -15,11 +15,12 @@ from typing import Generator
 
 import httpx
 
+from batchgen import redact
 from batchgen.errors import UsageError
 
 KEY_VARIABLE = "SCENARIO_SDK_API_KEY"
 SECRET_VARIABLE = "SCENARIO_SDK_API_SECRET"
-REDACTED = "[redacted]"
+REDACTED = redact.REDACTED
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class Credentials:
 
     key: str = field(repr=False)
     secret: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        redact.remember(self.key, self.secret)  # whatever the API echoes is hidden from now on
 
     @classmethod
     def resolve(cls, key: str | None = None, secret: str | None = None) -> "Credentials":

@@ -21,6 +21,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
 import anyio
 import httpx
 
+from batchgen import redact
 from batchgen.api.auth import BasicAuth, Credentials
 from batchgen.api.retry import RetryPolicy, call_with_retry
 from batchgen.timestamps import iso
@@ -45,8 +46,19 @@ TRACE_FIELDS = ("traceId", "trace_id")
 def resolve_base_url(base_url: str | None = None) -> str:
     """`base_url`, else SCENARIO_BASE_URL, else Scenario's; UsageError if it is no http(s) URL."""
     url = base_url or os.environ.get(BASE_URL_VARIABLE) or DEFAULT_BASE_URL
-    if not url.startswith(("http://", "https://")) or not httpx.URL(url).host:
-        raise UsageError(f"the API base URL {url!r} is not an http(s) URL")
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        parsed = None
+    if parsed is None or not url.startswith(("http://", "https://")) or not parsed.host:
+        raise UsageError(f"the API base URL {redact.shown_url(url)!r} is not an http(s) URL")
+    if parsed.userinfo or parsed.query or parsed.fragment:
+        # It would reach the ledger (which API a folder's jobs come from), logs and
+        # messages; credentials come from the environment only, and a query would be
+        # glued to every path.
+        raise UsageError(f"the API base URL {redact.shown_url(url)} must carry no user name, "
+                         "password, query or fragment: give the credentials in "
+                         "SCENARIO_SDK_API_KEY and SCENARIO_SDK_API_SECRET")
     return url.rstrip("/")
 
 
@@ -287,8 +299,11 @@ def _status_error(response: httpx.Response, where: str,
     if trace:
         message += f" (trace id {trace})"
     hint = data.get("hint") or details.get("hint")
-    if credentials is not None:  # an API never should echo them; make sure we never repeat them
-        message = credentials.redact(message)
+    # An API never should echo credentials; make sure batchgen never repeats them, in
+    # the words, the hint, or the body kept on the error (`details` included).
+    message = redact.text(credentials.redact(message) if credentials else message)
+    hint = redact.text(str(hint)) if hint else None
+    body = redact.value(body)
     text = f"{where} answered {status}: {message}"
     wait = _retry_after(response)
     if wait is None and status == 429:
@@ -298,7 +313,7 @@ def _status_error(response: httpx.Response, where: str,
     if status == 429:
         error: APIError = RateLimited(text, retry_after=wait, hint=hint, body=body,
                                       action_limit=_int(details.get("actionLimit")),
-                                      action_name=details.get("actionName"))
+                                      action_name=redact.value(details.get("actionName")))
     elif status in (401, 403):
         return AccessDenied(text, status=status, hint=hint, body=body)
     elif should_retry == "true" or status >= 500 or status in (408, 409):

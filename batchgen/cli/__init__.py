@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 
+from batchgen import redact
 from batchgen.cli.logs import level_for, logging_to_stderr
 from batchgen.errors import BatchgenError, ManifestError
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print("batchgen: the manifest is invalid; nothing was sent", file=sys.stderr)
         return exc.exit_code
     except BatchgenError as exc:
-        print(f"batchgen: {exc}", file=sys.stderr)
+        print(f"batchgen: {redact.text(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except BaseExceptionGroup as group:
         # Concurrent work that failed on purpose: say the gravest error, as for one alone.
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if not errors or not all(isinstance(e, BatchgenError) for e in errors):
             raise
         worst = max(errors, key=lambda e: e.exit_code)
-        print(f"batchgen: {worst}", file=sys.stderr)
+        print(f"batchgen: {redact.text(str(worst))}", file=sys.stderr)
         return worst.exit_code
     except BrokenPipeError:
         # `batchgen status | head`: the reader left; stop quietly, as Unix tools do.

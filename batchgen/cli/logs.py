@@ -1,7 +1,8 @@
 """Logging for the command line: quiet by default, `-v`/`-vv` or BATCHGEN_LOG for more.
 
 `-v` shows batchgen's own INFO events (renewed URLs, retried downloads); `-vv` shows
-DEBUG from everything, httpx and httpcore included, which never log header values.
+DEBUG from everything, httpx and httpcore included: httpcore logs response headers
+whole, so every line passes `redact.LogFilter` (credentials an API echoes are hidden).
 Third-party libraries stay at WARNING below `-vv`: httpx logs every request at INFO,
 which would bury batchgen's own lines. Everything goes to stderr, so `--json` output
 on stdout stays clean.
@@ -15,6 +16,7 @@ import os
 import sys
 from typing import Iterator
 
+from batchgen.redact import LogFilter
 from batchgen.errors import UsageError
 
 ENV = "BATCHGEN_LOG"
@@ -46,6 +48,7 @@ def logging_to_stderr(level: int | None) -> Iterator[None]:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(FORMAT, "%H:%M:%S"))
+    handler.addFilter(LogFilter())  # -vv shows response headers, which an API may echo into
     root, own = logging.getLogger(), logging.getLogger("batchgen")
     saved = root.level, own.level
     root.addHandler(handler)

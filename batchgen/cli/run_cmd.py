@@ -221,7 +221,11 @@ def _confirm(estimate: Estimate, at_stake: float, threshold: float, yes: bool) -
 def _api_label(base_url: str | None) -> str:
     import os
 
-    return base_url or os.environ.get("SCENARIO_BASE_URL") or "scenario"
+    from batchgen.api.client import resolve_base_url
+
+    given = base_url or os.environ.get("SCENARIO_BASE_URL")
+    # Checked before anything is written: a URL carrying credentials is refused here.
+    return resolve_base_url(given) if given else "scenario"
 
 
 def _shown(path: str) -> str:

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from batchgen import redact
 from batchgen.ledger.checkpoint import due, save_checkpoint
 from batchgen.ledger.events import LedgerWriter
 from batchgen.ledger.state import LedgerState
+
+
+_API_WORDS = ("error", "hint")
 
 
 class RunLedger:
@@ -28,7 +32,13 @@ class RunLedger:
         self._checkpointed = 0  # ledger size at this run's last checkpoint
 
     def record(self, event: dict[str, Any], *, sync: bool = True) -> dict[str, Any]:
-        """Append `event` durably (with its time), then apply it to the state."""
+        """Append `event` durably (with its time), then apply it to the state.
+
+        The API's words (`error`, `hint`) are untrusted text: credentials they echo are
+        redacted here, the one door every failure takes into the ledger."""
+        for name in _API_WORDS:
+            if isinstance(event.get(name), str):
+                event = {**event, name: redact.text(event[name])}
         written = self.writer.append(event, sync=sync)
         self.state.apply(written)
         self._save()
