@@ -16,6 +16,7 @@ from batchgen import redact
 from batchgen.cli import main
 from batchgen.ledger.events import read_events
 from batchgen.simulator import Simulator
+from batchgen.simulator.http import read_request
 from batchgen.simulator.server import serve_in_thread
 
 KEY, SECRET = "echo-test-key-5be02d", "echo-test-secret-91c3aa7f"
@@ -45,13 +46,7 @@ class Echoing:
         auth = dict(scope["headers"]).get(b"authorization", b"")
         echo = (b"x-echo-authorization", auth)
         if scope["path"].startswith("/v1/generate/") and b"dryRun" not in scope["query_string"]:
-            chunks = []
-            while True:
-                message = await receive()
-                chunks.append(message.get("body", b""))
-                if not message.get("more_body"):
-                    break
-            body = b"".join(chunks)
+            body = (await read_request(scope, receive)).body
             if b"refused" in body:
                 answer = json.dumps({
                     "reason": f"{REASON} (request signed {auth.decode()} by {KEY})",
