@@ -62,6 +62,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         default="details", help="what a 429 over the ceiling states: details "
                         "(actionLimit and Retry-After), bare (nothing) or remaining (only a "
                         "body remainingSeconds); default details")
+    parser.add_argument("--echo-defaults", action="store_true",
+                        help="a job's metadata.input adds the model's default of each input the "
+                        "body left out")
+    parser.add_argument("--echo-omits", metavar="FIELD,...", default="",
+                        help="fields a job's metadata.input leaves out (comma separated; never "
+                        "the prompt)")
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible runs")
     parser.add_argument("--access-denied", action="store_true",
                         help="answer generate with 403, as for a plan without the model")
@@ -111,5 +117,7 @@ def build_simulator(args: argparse.Namespace):
         expire_rate=args.expire_rate, seed=args.seed,
         models=models, access_denied=args.access_denied, error_field=args.error_field,
         short_page_rate=args.short_page_rate, unreadable_for=args.unreadable_for,
-        asset_pending_for=args.asset_pending_for, rate_limit_style=args.rate_limit_style)
+        asset_pending_for=args.asset_pending_for, rate_limit_style=args.rate_limit_style,
+        echo_defaults=args.echo_defaults,
+        echo_omits=[f.strip() for f in args.echo_omits.split(",") if f.strip()])
     return sim, from_env

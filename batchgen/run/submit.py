@@ -24,6 +24,7 @@ from typing import Any, AsyncIterator, Callable, Protocol
 import anyio
 
 from batchgen.api.client import ConnectFailed
+from batchgen.run.echo import echo_match
 from batchgen.run.limiter import Limiter
 from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, JobRejected, RateLimited,
                              RetriableError)
@@ -63,15 +64,26 @@ class InFlightBodies:
     """Bodies of generate calls in flight, so recovery never claims their jobs."""
 
     counts: Counter = field(default_factory=Counter)
+    bodies: dict[str, dict] = field(default_factory=dict)
 
-    def enter(self, body_id: str) -> None:
+    def enter(self, body_id: str, body: dict | None = None) -> None:
         self.counts[body_id] += 1
+        if body is not None:
+            self.bodies[body_id] = body
 
     def leave(self, body_id: str) -> None:
         self.counts[body_id] -= 1
+        if self.counts[body_id] <= 0:
+            self.bodies.pop(body_id, None)
 
     def busy(self, body_id: str) -> bool:
         return self.counts[body_id] > 0
+
+    def could_be(self, echoed: dict, besides: str) -> bool:
+        """Whether a call in flight, of another body than `besides`, may have made the
+        job that echoes this: a job matched only tolerantly is then not claimed yet."""
+        return any(echo_match(body, echoed) is not None for body_id, body in self.bodies.items()
+                   if body_id != besides and self.counts[body_id] > 0)
 
 
 class Submitter:
@@ -114,7 +126,7 @@ class Submitter:
             self._fail(job, exc)
             return None
         body_id = canonical_json(body)
-        self._bodies.enter(body_id)
+        self._bodies.enter(body_id, body)
         try:
             return await self._send(job, body)
         finally:
@@ -282,8 +294,8 @@ class Recovery:
     def _claim(self, body: dict, body_id: str, jobs: list[dict]) -> dict | None:
         """An unclaimed job whose input is this body: samples of one body are interchangeable.
 
-        An exact match wins; failing that, an input holding every field of the body with
-        the same value (an API may add its defaults to what it records).
+        An exact match wins; failing that, the echo confirming most of the body's fields
+        (`echo.echo_match`: one the API added a default to, or left a field out of).
         """
         known = self._ledger.state.known_job_ids
         # A job that is exactly another lost body's is that body's, never a fallback.
@@ -292,7 +304,7 @@ class Recovery:
         if self._family is not None:  # the same for every ledger of the batch, as of now
             self._family.refresh()
             known, others = known | self._family.job_ids(), others | self._family.lost_bodies()
-        fallback = None
+        fallback, best = None, -1
         for job in reversed(jobs):  # the list is newest first: claim the oldest first
             job_id = str(job.get("jobId"))
             sent = (job.get("metadata") or {}).get("input")
@@ -301,8 +313,8 @@ class Recovery:
             sent_id = canonical_json(sent)
             if sent_id == body_id:
                 return job
-            if fallback is None and sent_id not in others and all(
-                    k in sent and canonical_json(sent[k]) == canonical_json(v)
-                    for k, v in body.items()):
-                fallback = job
+            confirmed = echo_match(body, sent)
+            if (confirmed is not None and confirmed > best and sent_id not in others
+                    and not self._bodies.could_be(sent, besides=body_id)):
+                fallback, best = job, confirmed
         return fallback

@@ -65,6 +65,9 @@ class Simulator:
     (simulated seconds a video stays `pending`, without URL, after its job succeeded)
     and `rate_limit_style` (`details`: a 429 over the ceiling names it in `details` with
     Retry-After; `bare`: it states nothing; `remaining`: only a body `remainingSeconds`).
+    How a job's `metadata.input` echoes the body, exact by default: `echo_defaults` adds
+    the model's default for each input the body left out, `echo_omits` names fields the
+    echo leaves out (the prompt never is).
     With `record_requests` (on by default) every request received is kept in `requests`.
     """
 
@@ -82,6 +85,7 @@ class Simulator:
                  error_field: str = "reason", short_page_rate: float = 0.3,
                  unreadable_for: float = 0.0, asset_pending_for: float = 0.0,
                  rate_limit_style: str = "details", record_requests: bool = True,
+                 echo_defaults: bool = False, echo_omits: Iterable[str] = (),
                  clock: Callable[[], float] = time.time) -> None:
         low, high = duration_range
         if not 0 < low <= high:
@@ -119,6 +123,7 @@ class Simulator:
         self.asset_pending_for = float(asset_pending_for)
         self.rate_limit_style = rate_limit_style
         self.record_requests = record_requests
+        self.echo_defaults, self.echo_omits = bool(echo_defaults), frozenset(echo_omits)
         self.requests: list[RecordedRequest] = []
         self._traces = 0
         self.clock = clock
@@ -309,7 +314,7 @@ class Simulator:
         now = self.clock()
         history = job.history(now)
         status = history[-1][0]
-        metadata: dict[str, Any] = {"input": job.body}
+        metadata: dict[str, Any] = {"input": self._echo(job)}
         if status == "success":
             # The files are encoded when first asked for (asset or bulk call), not by
             # every status or list call that reports the job done.
@@ -322,6 +327,14 @@ class Simulator:
                 "statusHistory": [{"status": s, "date": iso(t)} for s, t in history],
                 "metadata": metadata, "billing": {"cuCost": job.cost, "cuDiscount": 0},
                 "authorId": AUTHOR_ID, "ownerId": OWNER_ID}
+
+    def _echo(self, job: SimJob) -> dict[str, Any]:
+        """The job's `metadata.input`: its body, as the echo knobs shape it."""
+        if not (self.echo_defaults or self.echo_omits):
+            return job.body
+        served = self.models.get(job.model_id or DEFAULT_MODEL)
+        echoed = {**(served.defaults() if served and self.echo_defaults else {}), **job.body}
+        return {k: v for k, v in echoed.items() if k == "prompt" or k not in self.echo_omits}
 
     def _get_job(self, request: Request) -> Response:
         job = self.jobs.get(request.params["job_id"])

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
+import pytest
+
 from batchgen.api import ConnectFailed
 from batchgen.errors import AmbiguousSubmission
 from batchgen.jobs import canonical_json
+from batchgen.run.echo import echo_match
+from batchgen.run.submit import InFlightBodies
 from runkit import (client_for, crashed_after_submitting, events, intent_only, make_batch,
                     make_job, run, sha256_of, simulator)
 
@@ -154,3 +159,54 @@ def test_a_call_that_could_not_connect_is_sent_again_without_waiting_for_recover
     assert [e["event"] for e in events(batch) if e.get("key") == job.key] == [
         "intent", "intent", "submitted", "succeeded", "file"]
     assert sim.counters.generate_calls[_body(job)] == 1
+
+
+@pytest.mark.parametrize("knobs", [{"echo_defaults": True}, {"echo_omits": ("duration", "loop")},
+                                   {"echo_defaults": True, "echo_omits": ("duration",)}],
+                         ids=["adds-defaults", "omits-fields", "both"])
+def test_a_lost_answer_is_found_however_the_api_echoes_the_body(tmp_path, knobs):
+    sim = simulator(**knobs)
+    jobs = [make_job(f"a tin robot, take {i}", duration="5s", loop=bool(i % 2)) for i in range(3)]
+    batch = make_batch(tmp_path, jobs)
+    summary = run(batch, LosesAnswers(client_for(sim), lose=3, reach=True))
+    assert summary.exit_code == 0 and summary.recovered == 3 and summary.resent == 0
+    assert all(sim.counters.generate_calls[_body(j)] == 1 for j in jobs)
+    echoed = next(iter(sim.jobs.values()))
+    shown = sim._job_json(echoed)["metadata"]["input"]
+    assert shown != echoed.body  # the knob really changed the echo
+
+
+def test_an_echo_that_differs_in_a_field_it_carries_is_not_the_lost_job(tmp_path):
+    sim = simulator()
+    lost = make_job("a stone bridge", duration="10s")
+    other = make_job("a stone bridge", duration="5s")
+    batch = make_batch(tmp_path, [lost])
+    intent_only(batch, lost)
+
+    async def someone_else() -> None:  # the same prompt, another duration, nobody's key
+        async with client_for(sim) as client:
+            await client.generate(other.model, other.body({}))
+    anyio.run(someone_else)
+    summary = run(batch, client_for(sim))
+    assert summary.exit_code == 0 and summary.resent == 1 and summary.recovered == 0
+    assert sim.counters.jobs_created[_body(lost)] == 1
+
+
+def test_echo_match_rules():
+    body = {"prompt": "p", "duration": "5s", "loop": False}
+    assert echo_match(body, dict(body)) == 3
+    assert echo_match(body, {"prompt": "p", "duration": "5s", "seed": 7}) == 2  # adds, omits
+    assert echo_match(body, {"prompt": "p", "duration": "10s"}) is None
+    assert echo_match(body, {"duration": "5s", "loop": False}) is None  # no prompt: no proof
+    assert echo_match(body, "p") is None
+
+
+def test_a_job_an_inflight_call_may_have_made_is_not_claimed_on_a_tolerant_match():
+    bodies = InFlightBodies()
+    flying = {"prompt": "p", "duration": "10s"}
+    bodies.enter(canonical_json(flying), flying)
+    assert bodies.could_be({"prompt": "p"}, besides="lost")
+    assert not bodies.could_be({"prompt": "p", "duration": "5s"}, besides="lost")
+    assert not bodies.could_be({"prompt": "p"}, besides=canonical_json(flying))
+    bodies.leave(canonical_json(flying))
+    assert not bodies.could_be({"prompt": "p"}, besides="lost")
