@@ -7,6 +7,12 @@ Content-Length; the file is fsynced, renamed into place, and only then recorded 
 fetching the asset again (a fresh URL is one request away, so waiting would only slow
 the batch), at most `renewals` times per asset; a truncated or dropped download, or a
 5xx, is tried again after a doubling back-off.
+
+A video may still be `pending` (no URL) for a while after its job succeeded: it is
+waited for (`wait_ready`, outside the download slots) with a back-off doubling from
+`pending_wait` to `pending_cap`, for up to `pending_limit` (15 minutes by default).
+Past it the download is reported as not done yet (`AssetNotReady`): the job stays
+succeeded without its file, and the next run fetches it, never submitting it again.
 """
 
 from __future__ import annotations
@@ -16,10 +22,11 @@ import logging
 import os
 import secrets
 import shutil
+import time
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, AsyncIterator, Protocol
+from typing import Any, AsyncIterator, Callable, Protocol
 
 import anyio
 import httpx
@@ -51,7 +58,9 @@ class DownloadClient(Protocol):
 class DownloadTiming:
     attempts: int = 6
     retry_wait: float = 1.0  # doubled after each failed attempt
-    pending_wait: float = 1.0  # while an asset is not ready yet
+    pending_wait: float = 1.0  # first wait while an asset is not ready yet, then doubled
+    pending_cap: float = 30.0  # the longest single wait for a pending asset
+    pending_limit: float = 900.0  # how long a pending asset is waited for in one run
     # Immediate renewals of an expired URL per asset; beyond them an expiry counts as an
     # ordinary failed attempt, so a CDN that refuses every URL cannot loop forever.
     renewals: int = 5
@@ -79,15 +88,20 @@ def file_intact(path: Path, record: dict[str, Any]) -> bool:
     return digest.hexdigest() == record.get("sha256")
 
 
+class AssetNotReady(DownloadFailed):
+    """The asset was still pending after `pending_limit`: the next run fetches it."""
+
+
 class Downloader:
     """Downloads every asset of a succeeded job into the output folder."""
 
     def __init__(self, client: DownloadClient, ledger: RunLedger, output: Path, *,
-                 timing: DownloadTiming):
+                 timing: DownloadTiming, clock: Callable[[], float] = time.monotonic):
         self._client = client
         self._ledger = ledger
         self._output = output
         self._timing = timing
+        self._clock = clock
         self.downloaded = 0
         self.bytes = 0
 
@@ -112,8 +126,35 @@ class Downloader:
                 todo.append((index, asset_id))
         return todo
 
-    async def fetch(self, job: Job, index: int, asset_id: str) -> Path:
-        """Download one asset to its final name and record it; DownloadFailed if impossible."""
+    async def wait_ready(self, job: Job, index: int, asset_id: str) -> dict[str, Any] | None:
+        """The asset once it is no longer pending (None if it could not be read: `fetch`
+        tries again); AssetNotReady if it stays pending past `pending_limit`."""
+        timing = self._timing
+        started, wait = self._clock(), timing.pending_wait
+        while True:
+            try:
+                asset = await self._client.get_asset(asset_id)
+            except (RetriableError, httpx.HTTPError):
+                return None
+            except JobRejected as exc:
+                raise DownloadFailed(f"asset {asset_id}: {exc.message}") from None
+            if _ready(asset) or asset.get("status") not in (None, "pending"):
+                return asset
+            waited = self._clock() - started
+            if waited >= timing.pending_limit:
+                raise AssetNotReady(
+                    f"{_rel(job, index)}: asset {asset_id} was still pending {waited:.0f} s after "
+                    f"its job succeeded (limit {timing.pending_limit:g} s): not downloaded yet; "
+                    "the next run fetches it, without submitting the job again")
+            log.debug("%s: asset %s pending; asking again in %.2fs", _rel(job, index), asset_id, wait)
+            await anyio.sleep(min(wait, max(0.0, timing.pending_limit - waited)))
+            wait = min(wait * 2, timing.pending_cap)
+
+    async def fetch(self, job: Job, index: int, asset_id: str,
+                    asset: dict[str, Any] | None = None) -> Path:
+        """Download one asset to its final name and record it; DownloadFailed if impossible.
+
+        `asset`: the asset as `wait_ready` just read it (its URL is used first)."""
         rel = _rel(job, index)
         final = self._output / rel
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -122,14 +163,17 @@ class Downloader:
         attempts = renewals = 0
         while attempts < self._timing.attempts:
             try:
-                asset = await self._client.get_asset(asset_id)
-                if asset.get("status") not in (None, "success") or not asset.get("url"):
+                if asset is None:
+                    asset = await self._client.get_asset(asset_id)
+                if not _ready(asset):
                     problem = f"asset {asset_id} is not ready (status {asset.get('status')})"
                     attempts += 1
                     log.debug("%s: %s", rel, problem)
+                    asset = None
                     await anyio.sleep(self._timing.pending_wait)
                     continue
-                size, digest = await self._stream(asset, final, job.key, rel)
+                current, asset = asset, None  # the next attempt reads the asset again
+                size, digest = await self._stream(current, final, job.key, rel)
             except _Expired as exc:
                 problem = str(exc)
                 if renewals < self._timing.renewals:
@@ -244,6 +288,10 @@ class _Retry(Exception):
 
 class _Expired(_Retry):
     """The CDN refused the signed URL: fetching the asset again gives a fresh one."""
+
+
+def _ready(asset: dict[str, Any]) -> bool:
+    return asset.get("status") in (None, "success") and bool(asset.get("url"))
 
 
 def _rel(job: Job, index: int) -> str:

@@ -14,7 +14,7 @@ from typing import Callable
 
 import anyio
 
-from batchgen.errors import AccessDenied, APIError, JobRejected
+from batchgen.errors import AccessDenied, APIError, AssetNotReady, JobRejected
 from batchgen.jobs import Job
 from batchgen.ledger.family import Family
 from batchgen.ledger.state import FAILED, KeyState, Step, next_step
@@ -65,16 +65,20 @@ class Fetches:
 
     async def download(self, job: Job, progress: Progress, *, counted: bool = False) -> None:
         """Fetch the job's missing files; `counted`: the progress already counts it done."""
-        async with self._slots:
-            for index, asset_id in await self._downloader.missing(job):
-                try:
-                    path = await self._downloader.fetch(job, index, asset_id)
-                except DownloadFailed as exc:
-                    self.errors.append(f"{self._describe(job)}: {exc}")
-                    progress.message(f"download failed for {self._describe(job)}: {exc}; "
-                                     "the next run tries again")
-                    return
-                progress.downloaded(job, os.path.relpath(path))
+        for index, asset_id in await self._downloader.missing(job):
+            try:
+                # A pending video is waited for without holding a download slot.
+                asset = await self._downloader.wait_ready(job, index, asset_id)
+                async with self._slots:
+                    path = await self._downloader.fetch(job, index, asset_id, asset)
+            except DownloadFailed as exc:
+                self.errors.append(f"{self._describe(job)}: {exc}")
+                progress.message(
+                    f"not downloaded yet for {self._describe(job)}: {exc}"
+                    if isinstance(exc, AssetNotReady) else
+                    f"download failed for {self._describe(job)}: {exc}; the next run tries again")
+                return
+            progress.downloaded(job, os.path.relpath(path))
         if not counted:
             progress.finished(job)
 
