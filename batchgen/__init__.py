@@ -23,10 +23,11 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, BatchgenError,
-                             ConnectFailed, DownloadFailed, JobRejected, LedgerError, LockedError,
-                             ManifestError, Problem, RateLimited, RetriableError, ServerError,
-                             TemplateError, TransportError, URLExpired, UsageError)
+from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, AssetNotReady,
+                             BatchgenError, ConnectFailed, DownloadFailed, JobRejected,
+                             LedgerError, LockedError, ManifestError, Problem, RateLimited,
+                             RetriableError, ServerError, TemplateError, TransportError,
+                             URLExpired, UsageError)
 
 # public name -> the module that defines it (imported on first access)
 _LAZY = {
@@ -48,7 +49,7 @@ _LAZY = {
 }
 
 _ERRORS = ["BatchgenError", "Problem", "ManifestError", "TemplateError", "UsageError",
-           "LedgerError", "LockedError", "DownloadFailed", "APIError", "RetriableError",
+           "LedgerError", "LockedError", "DownloadFailed", "AssetNotReady", "APIError", "RetriableError",
            "RateLimited", "ServerError", "TransportError", "ConnectFailed",
            "AmbiguousSubmission", "URLExpired", "JobRejected", "AccessDenied"]
 

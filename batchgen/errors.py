@@ -8,7 +8,9 @@
     ├── LedgerError               a ledger line other than the last one is corrupt          -> exit 2
     ├── LockedError               another `run` holds the output folder                     -> exit 2
     ├── DownloadFailed            an asset could not be downloaded intact after every attempt
-    │                             (that job stays unfinished; the run goes on)
+    │   │                         (that job stays unfinished; the run goes on)
+    │   └── AssetNotReady         the video was still `pending` past the wait limit: the
+    │                             next run fetches it
     └── APIError                  the Scenario API (or the way to it) failed
         ├── RetriableError        worth trying again later
         │   ├── RateLimited       429; exposes retry_after and the stated ceiling
@@ -89,6 +91,10 @@ class LockedError(BatchgenError):
 
 class DownloadFailed(BatchgenError):
     """An asset could not be downloaded intact after every attempt."""
+
+
+class AssetNotReady(DownloadFailed):
+    """A video was still `pending` after its job succeeded, past the wait limit."""
 
 
 class APIError(BatchgenError):

@@ -32,7 +32,7 @@ import anyio
 import httpx
 
 from batchgen.durable import fsync_dir
-from batchgen.errors import APIError, DownloadFailed, JobRejected, RetriableError
+from batchgen.errors import APIError, AssetNotReady, DownloadFailed, JobRejected, RetriableError
 from batchgen.jobs import Job
 from batchgen.run.journal import RunLedger
 
@@ -86,10 +86,6 @@ def file_intact(path: Path, record: dict[str, Any]) -> bool:
     except OSError:
         return False
     return digest.hexdigest() == record.get("sha256")
-
-
-class AssetNotReady(DownloadFailed):
-    """The asset was still pending after `pending_limit`: the next run fetches it."""
 
 
 class Downloader:
