@@ -1,9 +1,11 @@
-"""Making writes survive a crash: the parts shared by the ledger and the downloads."""
+"""Making writes survive a crash: the parts shared by the ledger, the downloads and reuse."""
 
 from __future__ import annotations
 
 import gc
 import os
+import secrets
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -24,6 +26,22 @@ def fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def link_or_copy(source: Path, target: Path) -> None:
+    """`target` becomes a durable copy of `source` (a hard link where the filesystem has them)."""
+    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+    try:
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copyfile(source, tmp)
+            with open(tmp, "rb") as handle:
+                os.fsync(handle.fileno())
+        os.replace(tmp, target)
+        fsync_dir(target.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -44,6 +44,14 @@ def _user_state_out_of_reach(tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 
 @pytest.fixture(autouse=True)
+def _index_of_its_own(tmp_path_factory: pytest.TempPathFactory,
+                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test has an index of paid results of its own (BATCHGEN_CACHE_DIR): never the
+    user's, and results one test recorded are never offered to another."""
+    monkeypatch.setenv("BATCHGEN_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+
+
+@pytest.fixture(autouse=True)
 def _empty_working_folder(tmp_path_factory: pytest.TempPathFactory,
                           monkeypatch: pytest.MonkeyPatch) -> None:
     """Each test starts in an empty folder, so a relative path or a default `.` never

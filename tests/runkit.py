@@ -10,6 +10,7 @@ from typing import Any, Iterator
 
 import anyio
 import httpx
+import pytest
 
 from batchgen.api import RetryPolicy, ScenarioClient
 from batchgen.run.download import DownloadTiming
@@ -160,7 +161,21 @@ def generate_calls(sim: Simulator) -> int:
     return sum(sim.counters.generate_calls.values())
 
 
-# Five styles x 2 samples: the sweep the shard and batch-family tests split and share.
+@pytest.fixture
+def harbour_api(monkeypatch: Any) -> Iterator[tuple[Simulator, str]]:
+    """For the tests that run HARBOUR through the CLI: `served_with_credentials`."""
+    yield from served_with_credentials(monkeypatch)
+
+
+@pytest.fixture
+def harbour(tmp_path: Path) -> Path:
+    """tmp_path/harbour.yaml, the HARBOUR sweep (its output folder: tmp_path/out)."""
+    path = tmp_path / "harbour.yaml"
+    path.write_text(HARBOUR)
+    return path
+
+
+# Five styles x 2 samples: the sweep the shard, batch-family and reuse tests split and share.
 HARBOUR = """\
 version: 1
 name: harbour

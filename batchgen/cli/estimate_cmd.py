@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from typing import Any
 from typing import TYPE_CHECKING
 
 from batchgen.cli.argtypes import concurrency
@@ -52,4 +54,16 @@ def estimate_command(args: argparse.Namespace) -> int:
     else:
         print(f"{batch.name} ({result.model}):")
         print(result.render())
+    _say_generated_elsewhere(batch, sys.stderr if args.json else sys.stdout)
     return 0 if result.complete else 1
+
+
+def _say_generated_elsewhere(batch: Any, out: Any) -> None:
+    """The jobs not done in the batch's folders that were generated elsewhere, as `plan`
+    says it: an estimate prices them, `run --reuse` would not pay for them."""
+    from batchgen.cli.plan_cmd import print_generated_elsewhere
+    from batchgen.ledger.status import ledger_states
+
+    ledger = ledger_states(batch.output)
+    print_generated_elsewhere([job.key for job in batch.jobs if job.key not in ledger
+                               or ledger[job.key][0].state == "pending"], batch.output, out)

@@ -11,6 +11,7 @@ import argparse
 import gc
 import os
 import sys
+from typing import TextIO
 
 from batchgen.cli.scope import add_scope_options, scope, target_scope
 from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings, summary
@@ -64,8 +65,27 @@ def run(args: argparse.Namespace) -> int:
             print(f"{batch.name}: {summary(batch)}")
             print(format_table(batch, states))
             print(", ".join(f"{counts[s]:,} {s}" for s in STATES if counts[s]))
+        print_generated_elsewhere(
+            [job.key for job in batch.jobs if job.key not in ledger
+             or ledger[job.key][0].state == "pending"], folder,
+            sys.stderr if args.json else sys.stdout)
         gc.freeze()
     return 0
+
+
+def print_generated_elsewhere(keys: list[str], folder: str | os.PathLike[str],
+                              out: TextIO) -> None:
+    """Say how many of the keys to submit the index of paid results knows from other
+    folders (their files still there), and what --reuse does about it."""
+    from batchgen.reuse.ask import generated_elsewhere
+    from batchgen.reuse.sources import look_elsewhere
+
+    found, problem = look_elsewhere(keys, folder)
+    if found:
+        print(f"{generated_elsewhere(found, folder)}; run --reuse takes them at no cost",
+              file=out)
+    if problem:
+        print(f"warning: {problem}", file=sys.stderr)
 
 
 def _plan_of_records(args: argparse.Namespace) -> int:

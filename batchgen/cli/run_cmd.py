@@ -59,9 +59,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="run into an output folder whose ledger another manifest wrote "
                         "(refused otherwise: the batches' jobs and files would mix); for a "
                         "manifest that was renamed or moved and carries on that batch")
+    parser.add_argument("--reuse", action="store_true",
+                        help="take the results of jobs already generated elsewhere (found in "
+                        "the index of paid results) instead of paying for them again: their "
+                        "files are hard-linked or copied into place and checked against their "
+                        "sha256; a file gone or altered is not taken (the job is submitted). "
+                        "The manifest's `reuse: true` does the same")
+    parser.add_argument("--reuse-from", metavar="DIR", nargs="+", action="extend", default=[],
+                        help="take the results the ledgers of these output folders (and their "
+                        "shard folders) record, as --reuse does, without the index: e.g. a "
+                        "colleague's folder on a shared drive")
     add_api_options(parser)
     add_max_jobs(parser)
-    parser.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
+    parser.add_argument("--yes", "-y", action="store_true",
+                        help="do not ask for confirmation (of a large estimate, or of paying "
+                        "again for jobs generated elsewhere)")
     parser.add_argument("--no-progress", action="store_true",
                         help="plain log lines instead of a progress bar")
     parser.add_argument("--json", action="store_true",
@@ -97,9 +109,13 @@ def run_command(args: argparse.Namespace) -> int:
         print_problems(exc, args.manifest)
         return exc.exit_code
     print_warnings(batch)
-    batch, shard, _ = scope(batch, args.out, shard)
+    batch, shard, folder = scope(batch, args.out, shard)
+    from batchgen.reuse.ask import confirm_again
+    from batchgen.reuse.sources import check_reuse_from
     from batchgen.run.origin import SIMULATED_API
     from batchgen.run.runner import RunOptions
+
+    reuse_from = check_reuse_from(args.reuse_from)  # before anything is written
 
     options = RunOptions(
         concurrency=args.concurrency, retry_failed=args.retry_failed,
@@ -108,7 +124,10 @@ def run_command(args: argparse.Namespace) -> int:
         handle_signals=True, resume_command=resume_command(args),
         api=SIMULATED_API if args.simulate else _api_label(args.base_url),
         max_cu=args.max_cu, shard=shard, allow_other_manifest=args.allow_other_manifest,
-        confirm=lambda estimate, at_stake: _confirm(estimate, at_stake, confirm_above, args.yes))
+        confirm=lambda estimate, at_stake: _confirm(estimate, at_stake, confirm_above, args.yes),
+        reuse=True if args.reuse else None, reuse_from=reuse_from,
+        confirm_again=lambda found: confirm_again(found, folder, yes=args.yes, stdin=sys.stdin,
+                                                  stdout=sys.stderr))
     if args.simulate:
         # The in-process simulator forgets its jobs and assets when the process ends.
         options.drain_on_interrupt = True
@@ -158,7 +177,8 @@ def print_summary(summary: RunSummary, stream: Any) -> None:
     print(f"{summary.name}: {summary.total} jobs: {c['succeeded']} succeeded, "
           f"{c['failed']} failed, {c['running']} running, {c['pending']} pending "
           f"({summary.elapsed:.1f} s; this run submitted {summary.submitted}, "
-          f"downloaded {summary.downloaded})", file=stream)
+          + (f"reused {summary.reused}, " if summary.reused else "")
+          + f"downloaded {summary.downloaded})", file=stream)
     print(spending(summary), file=stream)
     for failure in summary.failed:
         hint = f" ({failure['hint']})" if failure.get("hint") else ""
@@ -169,6 +189,13 @@ def print_summary(summary: RunSummary, stream: Any) -> None:
     if summary.elsewhere:
         print(f"left alone, already sent from other folders of this batch: {summary.elsewhere}",
               file=stream)
+    if summary.reused:
+        print(f"reused (0 CU in this batch), verified by sha256: {summary.reused_from}",
+              file=stream)
+    if summary.paid_again:
+        print(f"paid again for jobs generated elsewhere: {summary.paid_again}", file=stream)
+    if summary.index_problem:
+        print(f"warning: {summary.index_problem}", file=sys.stderr)
     if summary.budget_stopped:
         print(f"stopped by the budget: {summary.budget}. Raise --max-cu to go on.", file=stream)
     elif summary.budget:

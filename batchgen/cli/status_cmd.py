@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true",
                         help='print {"counts", "jobs"} as one JSON object; each job has key, id, '
                         "sample, prompt, params, state, jobId, files, error, then variables, "
-                        "cost, submittedAt, finishedAt, hint and output")
+                        "cost, submittedAt, finishedAt, hint, output and reusedFrom")
     add_scope_options(parser, "read")
     parser.add_argument("--state", action="append", choices=STATES, metavar="STATE",
                         help="list only the jobs in this state (pending, running, succeeded, "
@@ -70,6 +70,9 @@ def _print_table(name: str, counts: dict[str, int], records: list[dict[str, Any]
                  out: TextIO, *, axes: list[str] = (), filtered: bool = False) -> None:
     total = sum(counts.values())
     summary = ", ".join(f"{n} {state}" for state, n in counts.items())
+    reused = sum(1 for record in records if record.get("reusedFrom"))
+    if reused:  # succeeded, but taken from another folder's result at no cost
+        summary += f"; {reused} of them reused"
     out.write(f"{name or 'batch'}: {total} job{'s' if total != 1 else ''} ({summary})\n")
     if not records:
         if filtered:
@@ -83,7 +86,8 @@ def _print_table(name: str, counts: dict[str, int], records: list[dict[str, Any]
             error = f"{error} (hint: {record['hint']})"
         values = {**record["params"], **record["variables"]}
         rows.append((str(record["id"] or "?"), str(record["sample"] or ""),
-                     *(_cell(values.get(name)) for name in varying), record["state"],
+                     *(_cell(values.get(name)) for name in varying),
+                     "reused" if record.get("reusedFrom") else record["state"],
                      _cost(record["cost"]), record["jobId"] or "-", error))
     widths = [max(map(len, column)) for column in list(zip(*rows))[:-1]]
     line = "  ".join(f"{{:<{width}}}" for width in widths) + "  {}"

@@ -37,7 +37,7 @@ from batchgen.ledger.events import EventReader
 from batchgen.ledger.lock import process_alive
 from batchgen.ledger.state import PENDING, KeyState, LedgerState, replay
 
-VERSION = 5  # 1: one document, no briefs; 2, 3: briefs with fewer fields; 4: KeyStates twice
+VERSION = 6  # 1: one document, no briefs; 2, 3: briefs with fewer fields; 4: KeyStates twice; 5: no reused_from
 MIN_BYTES = 4 << 20
 _PROBE = 256  # bytes compared at the ledger's start and just before the checkpoint's offset
 
@@ -89,11 +89,13 @@ class Brief(msgspec.Struct, array_like=True, gc=False):
     hint: str | None = None
     cost: float | None = None
     generated: bool = False
+    reused_from: str | None = None
 
     @classmethod
     def of(cls, ks: KeyState) -> Brief:
         return cls(ks.key, ks.id, ks.sample, ks.state, ks.job_id, ks.intent_t, ks.submitted_t,
-                   ks.finished_t, ks.asset_ids, ks.files, ks.error, ks.hint, ks.cost, ks.generated)
+                   ks.finished_t, ks.asset_ids, ks.files, ks.error, ks.hint, ks.cost, ks.generated,
+                   ks.reused_from)
 
     def key_state(self, rest: _Rest | None = None) -> KeyState:
         """The KeyState, whole with `rest`; without, exact but for the body, status and
@@ -103,7 +105,7 @@ class Brief(msgspec.Struct, array_like=True, gc=False):
                         rest.body if rest else None, self.intent_t, self.submitted_t,
                         self.finished_t, list(self.asset_ids), list(self.files), self.error,
                         self.hint, rest.status if rest else None, self.cost,
-                        rest.ambiguous if rest else False, self.generated)
+                        rest.ambiguous if rest else False, self.generated, self.reused_from)
 
 
 class _BriefCheckpoint(msgspec.Struct):

@@ -48,6 +48,7 @@ class KeyState:
     cost: float | None = None
     ambiguous: bool = False  # intent recorded, but neither a jobId nor `unsent`
     generated: bool = False  # the API reported success (files may still be missing)
+    reused_from: str | None = None  # taken from this folder's result (`reused`), not paid here
 
     def begin_attempt(self, intent: dict[str, Any]) -> None:
         """Start over from a new intent (--retry-failed), in place: callers may hold on
@@ -63,6 +64,7 @@ class KeyState:
         self.error = self.hint = self.status = self.cost = None
         self.ambiguous = True
         self.generated = False
+        self.reused_from = None
 
     def files_complete(self) -> bool:
         """Whether a file is recorded for every asset the API produced."""
@@ -88,6 +90,7 @@ class LedgerState:
             "file": self._file,
             "upload": self._upload,
             "ceiling": self._ceiling,
+            "reused": self._reused,
         }
 
     def apply(self, event: dict[str, Any]) -> None:
@@ -208,6 +211,17 @@ class LedgerState:
             files.append(record)
         if ks.generated and ks.state != FAILED:
             ks.state = SUCCEEDED if ks.files_complete() else RUNNING
+
+    def _reused(self, event: dict[str, Any]) -> None:
+        """An earlier result taken into place: succeeded, at no cost in this batch (the
+        jobId stays known, so recovery never claims that job for another key)."""
+        ks = self.jobs.get(event["key"]) or self._get(event["key"])
+        ks.id = event.get("id", ks.id)
+        ks.sample = event.get("sample", ks.sample)
+        ks.files = [{"assetId": f.get("assetId"), "path": f.get("path"), "bytes": f.get("bytes"),
+                     "sha256": f.get("sha256")} for f in event["files"]]
+        ks.reused_from = event["from"]
+        self._succeeded({**event, "cost": 0.0})
 
     def _upload(self, event: dict[str, Any]) -> None:
         self.uploads[event["sha256"]] = event["assetId"]

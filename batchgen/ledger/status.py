@@ -155,8 +155,9 @@ def collect_records(targets: list[str], *, scope: Scope | None = None
 
     Returns (records, axes, name). Each record has the `status --json` job shape (key,
     id, sample, prompt, params, state, jobId, files, error) plus variables, cost,
-    submittedAt, finishedAt, hint and output (the absolute folder its files are in;
-    file paths are absolute). A manifest contributes exactly its jobs; an output folder
+    submittedAt, finishedAt, hint, output (the absolute folder its files are in;
+    file paths are absolute) and reusedFrom (the folder whose result `run --reuse`
+    took, at no cost in this batch; None when paid for here). A manifest contributes exactly its jobs; an output folder
     or ledger its snapshot's jobs and any other key its ledger records. Raises
     UsageError when a target holds nothing to show. `scope` turns a manifest's batch
     into the jobs and the output folder to read (`--out`, `--shard`).
@@ -271,7 +272,7 @@ def _record(description: dict[str, Any], found: tuple[KeyState | Brief, str] | N
                 "jobId": None, "files": [], "error": None, "model": get("model"),
                 "variables": get("variables") or {},
                 "cost": None, "submittedAt": None, "finishedAt": None, "hint": None,
-                "output": None}
+                "output": None, "reusedFrom": None}
     ks, output = found
     failed = ks.state == FAILED
     return {
@@ -283,6 +284,7 @@ def _record(description: dict[str, Any], found: tuple[KeyState | Brief, str] | N
         "cost": ks.cost, "submittedAt": ks.submitted_t,
         "finishedAt": ks.finished_t if failed or ks.state == SUCCEEDED else None,
         "hint": ks.hint if failed else None, "output": output,
+        "reusedFrom": ks.reused_from,  # the folder whose result was taken (cost 0 here)
     }
 
 

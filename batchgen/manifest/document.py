@@ -64,6 +64,7 @@ class Manifest:
     on_invalid: str
     max_jobs: int | None
     doc: LineDict | None = None  # None for a CSV manifest
+    reuse: bool = False  # `reuse: true`: take results generated elsewhere (run --reuse)
 
     def line(self, *path: Any) -> int | None:
         """The line of a key path in the YAML document, e.g. line("matrix", "style")."""
@@ -155,7 +156,8 @@ def _yaml_manifest(source: Path, display: str, base: Path, text: str) -> Manifes
         axes={k: list(v) for k, v in matrix.items() if k not in ("exclude", "include")},
         exclude=list(matrix.get("exclude") or []), include=list(matrix.get("include") or []),
         samples=int(doc.get("samples", 1)), on_invalid=doc.get("on_invalid", "error"),
-        max_jobs=int(doc["max_jobs"]) if "max_jobs" in doc else None, doc=doc)
+        max_jobs=int(doc["max_jobs"]) if "max_jobs" in doc else None, doc=doc,
+        reuse=bool(doc.get("reuse", False)))
 
 
 def _named_models(doc: LineDict) -> list[tuple[Any, int | None]]:

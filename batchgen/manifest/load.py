@@ -43,6 +43,7 @@ class Batch:
     axes: dict[str, list[Any]]  # swept matrix axes and the values that occur
     warnings: list[Problem] = field(default_factory=list)  # e.g. combinations skipped
     inputs: tuple[Path, ...] = ()  # every file the manifest reads: itself, CSV files, frames
+    reuse: bool = False  # the manifest's `reuse: true` (run --reuse)
 
     @property
     def display(self) -> str:
@@ -77,4 +78,5 @@ def load_batch(path: str | os.PathLike[str], *, max_jobs: int | None = None) -> 
     return Batch(name=manifest.name, model=manifest.model, models=manifest.models,
                  source=manifest.source,
                  output=manifest.output, jobs=expansion.jobs, frames=expansion.frames,
-                 axes=expansion.axes, warnings=expansion.warnings, inputs=inputs)
+                 axes=expansion.axes, warnings=expansion.warnings, inputs=inputs,
+                 reuse=manifest.reuse)

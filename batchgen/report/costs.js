@@ -5,8 +5,10 @@ function charged(job) { return job.state !== "failed" && typeof job.cost === "nu
 
 function cu(n) { return Math.round(n * 100) / 100 + " CU"; }
 
-// The card's money line: "12 CU", or "12 CU refunded" for a failed job.
+// The card's money line: "12 CU", "12 CU refunded" for a failed job, "0 CU reused" for a
+// result `run --reuse` took from another folder (paid there, not in this batch).
 function cardCost(job) {
+  if (job.reusedFrom) return "0 CU reused";
   if (job.state === "failed") return typeof job.cost === "number" ? cu(job.cost) + " refunded" : "refunded";
   return typeof job.cost === "number" ? cu(job.cost) : "";
 }

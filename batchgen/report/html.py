@@ -47,6 +47,7 @@ def _job(row: ReportRow) -> dict[str, Any]:
         "cost": row.cost,
         "seconds": row.seconds,
         **({"fps": facts["fps"], "width": facts["width"], "height": facts["height"]} if facts else {}),
+        "reusedFrom": row.reused_from,
     }
 
 

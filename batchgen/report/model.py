@@ -56,6 +56,7 @@ class ReportRow:
     finished_at: str | None
     seconds: float | None = None  # generation time, when both times are known
     model: str | None = None  # the model id, where the record says
+    reused_from: str | None = None  # its result was taken from this folder (cost 0 here)
 
     def identity(self) -> dict[str, Any]:
         """The fields every JSON form of a job starts with (the page's data, results.json)."""
@@ -103,6 +104,7 @@ def _row(record: Mapping[str, Any], base_dir: Path, report_dir: Path) -> ReportR
         finished_at=finished,
         seconds=_seconds_between(submitted, finished),
         model=_text_or_none(record.get("model")),
+        reused_from=_text_or_none(record.get("reusedFrom")),
     )
 
 

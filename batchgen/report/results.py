@@ -29,6 +29,7 @@ def result_record(row: ReportRow, verdict: Mapping[str, Any] | None = None) -> d
         "finishedAt": row.finished_at,
         "seconds": row.seconds,
         "error": row.error,
+        "reusedFrom": row.reused_from,
         **(verdict or NO_VERDICT),
     }
 

@@ -21,7 +21,6 @@ import hashlib
 import logging
 import os
 import secrets
-import shutil
 import time
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from typing import Any, AsyncIterator, Callable, Protocol
 import anyio
 import httpx
 
-from batchgen.durable import fsync_dir
+from batchgen.durable import fsync_dir, link_or_copy
 from batchgen.errors import APIError, AssetNotReady, DownloadFailed, JobRejected, RetriableError
 from batchgen.jobs import Job
 from batchgen.run.journal import RunLedger
@@ -247,7 +246,7 @@ class Downloader:
                 kept_rel = kept_name(rel, other.key)
                 kept = self._output / kept_rel
                 if not file_intact(kept, record):
-                    _link_or_copy(final, kept)
+                    link_or_copy(final, kept)
                 self._ledger.record({"event": "file", "key": other.key,
                                      "assetId": record["assetId"], "path": kept_rel,
                                      "bytes": record.get("bytes"), "sha256": record.get("sha256"),
@@ -260,22 +259,6 @@ def kept_name(rel: str, key: str) -> str:
     extension, e.g. knight-720p.mp4 -> knight-720p.0123456789abcdef.mp4."""
     path = PurePosixPath(rel)
     return str(path.with_name(f"{path.stem}.{key}{path.suffix}"))
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """`target` becomes a durable copy of `source` (a hard link where the filesystem has them)."""
-    tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
-    try:
-        try:
-            os.link(source, tmp)
-        except OSError:
-            shutil.copyfile(source, tmp)
-            with open(tmp, "rb") as handle:
-                os.fsync(handle.fileno())
-        os.replace(tmp, target)
-        fsync_dir(target.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 class _Retry(Exception):

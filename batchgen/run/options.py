@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+from batchgen.reuse.index import Index
+from batchgen.reuse.sources import Found
 from batchgen.run.download import DownloadTiming
 from batchgen.run.estimate import Estimate
 from batchgen.run.polling.batched import ListPollTiming
@@ -54,3 +56,14 @@ class RunOptions:
     # Run into a folder whose ledger another manifest wrote (--allow-other-manifest):
     # refused otherwise, since the two batches' files and jobs would mix.
     allow_other_manifest: bool = False
+    # The index of paid results (reuse/index.py): the run looks the keys it would submit
+    # up in it, and records its folder's succeeded keys there when it ends. None: no index.
+    index: Index | None = field(default_factory=Index)
+    # Take results generated elsewhere (the index's, or reuse_from's) instead of paying
+    # for them again; None: as the manifest's `reuse:` says.
+    reuse: bool | None = None
+    reuse_from: tuple[Path, ...] = ()  # look in these folders' ledgers, not in the index
+    # Called, before anything is recorded or sent, with the keys to submit that were
+    # generated elsewhere and are not reused; raise to refuse (nothing is paid twice
+    # unasked). None: pay without asking.
+    confirm_again: Callable[[Found], None] | None = None

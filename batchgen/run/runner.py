@@ -29,6 +29,7 @@ from batchgen.ledger.family import Family
 from batchgen.ledger.lock import OutputLock
 from batchgen.ledger.state import replay
 from batchgen.ledger.status import write_batch_snapshot
+from batchgen.reuse.run import RunReuse
 from batchgen.run.download import Downloader
 from batchgen.run.drive import EarlyRelease, Fetches, JobDriver
 from batchgen.run.holds import BudgetHolds
@@ -151,6 +152,9 @@ class _Run:
                                 recovery=self.recovery, poller=self.poller, holds=self.holds,
                                 fetches=self.fetches, release=release, family=family,
                                 describe=self.describe, on_denied=self._deny)
+        self.reuse = RunReuse(batch, ledger, output, index=options.index, reuse=options.reuse,
+                              reuse_from=options.reuse_from,
+                              confirm_again=options.confirm_again)
         self.interrupted = False
         self.denied: AccessDenied | None = None
         self.progress: Progress | None = None
@@ -163,7 +167,9 @@ class _Run:
         plan = [(job, step) for job, step in plan if job.key not in driver.elsewhere]
         denied = None
         try:  # may refuse: then nothing is recorded or sent
-            await self.holds.prepare(self.client, self.batch, plan, self.ledger.state,
+            await self.reuse.look(plan)  # results generated elsewhere: take, or ask first
+            await self.holds.prepare(self.client, self.batch, self.reuse.unpaid(plan),
+                                     self.ledger.state,
                                      confirm=self.options.confirm,
                                      reuse_uploads=self.options.reuse_uploads)
         except AccessDenied as exc:
@@ -171,6 +177,7 @@ class _Run:
         self.ledger.record(_run_event(self.batch, self.output, self.options,
                                       capped=self.holds.budget is not None))
         await anyio.to_thread.run_sync(self.downloader.remove_leftovers)
+        plan = await self.reuse.take_all(plan)
         self._spent_before = self.ledger.state.spent
         estimated = self.holds.estimate
         self.progress = Progress(
@@ -198,6 +205,7 @@ class _Run:
             raise
         finally:
             self.progress.close()
+            self.reuse.record_index()
             # Every exit path closes the run in the ledger, an unexpected error included.
             summary = self._summary(time.monotonic() - started)
             self.ledger.record(_end_event(summary, error))
@@ -262,7 +270,8 @@ class _Run:
             spent_this_run=round(state.spent - self._spent_before, 6),
             resume_command=self.options.resume_command,
             estimated=holds.estimate.total if holds.estimate else None,
-            budget_stopped=holds.stopped, elsewhere=per_folder(elsewhere.values(), self.output))
+            budget_stopped=holds.stopped, elsewhere=per_folder(elsewhere.values(), self.output),
+            **self.reuse.summary())
         if holds.budget is not None:
             unsent = counts["pending"]
             summary.budget = (f"{holds.budget.summary()}"

@@ -39,6 +39,10 @@ class RunSummary:
     budget: str | None = None  # what was spent and what is left, under --max-cu
     elapsed: float = 0.0  # seconds
     elsewhere: str = ""  # keys left alone, sent from other folders of the batch: "out (8)"
+    reused: int = 0  # keys whose earlier results this run took instead of paying
+    reused_from: str = ""  # where from: "../first (8)"
+    paid_again: str = ""  # keys generated elsewhere that this run paid for again
+    index_problem: str | None = None  # the index could not be read or written (the run is fine)
     resume_command: str | None = None
     exit_code: int = 0
 

@@ -51,7 +51,7 @@ def test_status_json_prints_counts_and_jobs_with_the_spec_fields_first(capsys, m
     assert document["counts"] == {"pending": 2, "running": 0, "succeeded": 1, "failed": 1}
     assert [list(job)[:9] for job in document["jobs"]] == [SPEC_FIELDS] * 4
     assert list(document["jobs"][0])[9:] == ["model", "variables", "cost", "submittedAt", "finishedAt",
-                                             "hint", "output"]
+                                             "hint", "output", "reusedFrom"]
     done, failed = document["jobs"][:2]
     assert (done["state"], done["jobId"]) == ("succeeded", f"job_{batch.jobs[0].key}")
     assert (failed["state"], failed["error"]) == ("failed", "The prompt was refused")

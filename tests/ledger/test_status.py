@@ -49,7 +49,7 @@ def test_records_have_the_status_json_shape_plus_report_fields(manifest, batch):
     records, _, _ = collect_records([str(manifest)])
     assert set(records[0]) == {"key", "id", "sample", "model", "prompt", "params", "state",
                                "jobId", "files", "error", "variables", "cost", "submittedAt",
-                               "finishedAt", "hint", "output"}
+                               "finishedAt", "hint", "output", "reusedFrom"}
     first = batch.jobs[0]
     assert (records[0]["model"], records[0]["prompt"], records[0]["params"],
             records[0]["variables"]) == (first.model, first.prompt, first.params, first.variables)

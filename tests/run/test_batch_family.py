@@ -13,21 +13,10 @@ from batchgen.cli import main
 from batchgen.ledger.events import ledger_path, read_events
 from batchgen.run.runner import run_batch
 from batchgen.run.shards import Shard, select
-from runkit import (HARBOUR, client_for, events, fast_options, make_batch, make_job,
-                    run as run_here, served_with_credentials, simulator)
+from runkit import (client_for, events, fast_options, make_batch, make_job,
+                    run as run_here, simulator)
+from runkit import harbour as manifest, harbour_api as api  # noqa: F401 (fixtures)
 from test_run_recovery import LosesAnswers
-
-
-@pytest.fixture
-def api(monkeypatch):
-    yield from served_with_credentials(monkeypatch)
-
-
-@pytest.fixture
-def manifest(tmp_path: Path) -> Path:
-    path = tmp_path / "harbour.yaml"
-    path.write_text(HARBOUR)
-    return path
 
 
 def run(manifest: Path, url: str, *extra: str) -> int:

@@ -5,24 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-
 from batchgen.cli import main
 from batchgen.ledger.events import ledger_path, read_events
-from runkit import HARBOUR, served_with_credentials
-
-
-@pytest.fixture
-def api(monkeypatch):
-    """A fast simulator on loopback, with credentials in the environment."""
-    yield from served_with_credentials(monkeypatch)
-
-
-@pytest.fixture
-def manifest(tmp_path: Path) -> Path:
-    path = tmp_path / "harbour.yaml"
-    path.write_text(HARBOUR)
-    return path
+from runkit import harbour as manifest, harbour_api as api  # noqa: F401 (fixtures)
 
 
 def run_shard(manifest: Path, url: str, shard: str, *extra: str) -> int:

@@ -1,0 +1,1 @@
+"""Never paying twice: the local index of paid results, and taking them into place."""

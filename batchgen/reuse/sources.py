@@ -1,0 +1,119 @@
+"""Where earlier results of a run's keys are: the index, or named folders' ledgers.
+
+A `Result` is only a claim: its files may have been moved, deleted or edited since.
+`present` (the files are there, at their recorded size: cheap enough for `plan` over
+100,000 keys) is what `plan`, `estimate` and `run` count as "generated elsewhere";
+`take.intact` (each file's sha256 read again) is what `run --reuse` takes.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from batchgen.errors import UsageError
+from batchgen.ledger.checkpoint import load_state
+from batchgen.ledger.events import LEDGER_NAME, ledger_path
+from batchgen.ledger.family import family_folders
+from batchgen.ledger.state import SUCCEEDED, LedgerState
+from batchgen.ledger.status import output_folders
+from batchgen.reuse.index import Index, Result
+
+Found = dict[str, Result]  # key -> the result a run may take (or would pay for again)
+
+
+def ledger_results(state: LedgerState, output: str | os.PathLike[str],
+                   jobs: Mapping[str, Any] | None = None, *,
+                   keys: Iterable[str] | None = None) -> list[Result]:
+    """The succeeded keys of a folder's ledger state (only `keys`, if given) as index
+    rows, files with absolute paths in asset order; `jobs` (key -> Job) gives each its
+    model and body hash."""
+    folder = os.path.abspath(output)
+    jobs = jobs or {}
+    wanted = None if keys is None else set(keys)
+    results = []
+    for key, ks in state.jobs.items():
+        if ks.state != SUCCEEDED or (wanted is not None and key not in wanted):
+            continue
+        latest = {f["assetId"]: f for f in ks.files}
+        files = tuple({"path": os.path.join(folder, f["path"]), "sha256": f["sha256"],
+                       "bytes": f["bytes"], "assetId": asset_id}
+                      for asset_id in ks.asset_ids for f in [latest[asset_id]])
+        job = jobs.get(key)
+        results.append(Result(key, folder, files, ks.job_id, ks.cost, ks.finished_t,
+                              job.model if job else None, job.request_hash() if job else None))
+    return results
+
+
+def from_folders(folders: Iterable[str | os.PathLike[str]], keys: Iterable[str]
+                 ) -> dict[str, list[Result]]:
+    """The results of `keys` that the ledgers of `folders` (and of their shard folders)
+    record: `--reuse-from`, without the index."""
+    wanted = set(keys)
+    found: dict[str, list[Result]] = {}
+    for given in check_reuse_from(folders):
+        for ledger in [ledger_path(f) for f in output_folders(given) if ledger_path(f).is_file()]:
+            for result in ledger_results(load_state(ledger, save=False), ledger.parent,
+                                         keys=wanted):
+                found.setdefault(result.key, []).append(result)
+    return found
+
+
+def from_index(index: Index, keys: Iterable[str], output: str | os.PathLike[str]
+               ) -> dict[str, list[Result]]:
+    """The index's results of `keys` outside `output`'s batch (whose ledgers the run
+    reads itself)."""
+    return index.lookup(keys, exclude=family_folders(output))
+
+
+def present(result: Result) -> bool:
+    """Every file of the result is where it was recorded, at its recorded size."""
+    try:
+        return bool(result.files) and all(os.stat(f["path"]).st_size == f["bytes"]
+                                          for f in result.files)
+    except (OSError, KeyError, TypeError):
+        return False
+
+
+def first_of(candidates: Mapping[str, list[Result]], check: Callable[[Result], bool]) -> Found:
+    """Per key, the first (newest) candidate that passes `check`; keys without one left out."""
+    found: Found = {}
+    for key, results in candidates.items():
+        for result in results:
+            if check(result):
+                found[key] = result
+                break
+    return found
+
+
+def per_folder(found: Found, relative_to: str | os.PathLike[str] | None = None) -> str:
+    """How many keys each folder holds, e.g. `../other (8), /mnt/share/out (2)`."""
+    counts: dict[str, int] = {}
+    for result in found.values():
+        shown = result.output if relative_to is None else os.path.relpath(result.output,
+                                                                          relative_to)
+        counts[shown] = counts.get(shown, 0) + 1
+    return ", ".join(f"{folder} ({n})" for folder, n in counts.items())
+
+
+def check_reuse_from(folders: Iterable[str | os.PathLike[str]]) -> tuple[Path, ...]:
+    """The `--reuse-from` folders, absolute; UsageError for one without a ledger (in it
+    or its shard folders), before a run writes anything."""
+    checked = []
+    for given in folders:
+        if not any(ledger_path(f).is_file() for f in output_folders(Path(given))):
+            raise UsageError(f"--reuse-from {given}: no {LEDGER_NAME} there or in its shard "
+                             "folders; give the output folder of a run")
+        checked.append(Path(os.path.abspath(given)))
+    return tuple(checked)
+
+
+def look_elsewhere(keys: Iterable[str], output: str | os.PathLike[str],
+                   index: Index | None = None) -> tuple[Found, str | None]:
+    """For `plan` and `estimate`: which of `keys` (those a run in `output` would submit)
+    the index knows from outside `output`'s batch with their files still there; and the
+    index's problem, if it could not be read."""
+    index = index or Index()
+    found = first_of(from_index(index, keys, output), present)
+    return found, index.problem
