@@ -13,6 +13,7 @@ import base64
 import contextlib
 import json
 import math
+import mimetypes
 import os
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -33,6 +34,13 @@ DEFAULT_BASE_URL = "https://api.cloud.scenario.com/v1"
 BASE_URL_VARIABLE = "SCENARIO_BASE_URL"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=60.0, write=60.0, pool=120.0)
 MAX_BULK_ASSETS = 200
+# Scenario's guides: inline base64 only for small files (about 100 KB), the multipart
+# `/uploads` flow beyond. The part size is not documented: 5 MiB is the usual minimum
+# part of object stores, so a frame is almost always one part.
+INLINE_UPLOAD_LIMIT = 100 * 1024
+UPLOAD_PART_SIZE = 5 * 1024 * 1024
+UPLOAD_VALIDATION_WAIT = 120.0  # seconds an upload may stay validating after `complete`
+IMPORTED = ("imported", "complete")
 FILTER_NAMES = {"page_size": "pageSize", "pagination_token": "paginationToken",
                 "created_after": "createdAfter", "updated_after": "updatedAfter",
                 "status": "status", "type": "type", "types": "types",
@@ -165,12 +173,64 @@ class ScenarioClient:
         return found
 
     async def upload_image(self, data: bytes, name: str) -> dict[str, Any]:
-        """Upload an image (inline base64); the new Asset, whose id startFrame/endFrame take.
+        """Upload an image; the new Asset, whose id startFrame/endFrame take.
 
-        Retried like a read: a repeated upload only leaves a spare asset, nothing billed.
+        Up to INLINE_UPLOAD_LIMIT bytes inline (`POST /assets`, base64), larger ones by
+        the multipart flow (`POST /uploads`, PUT each part, `complete`, then the upload
+        is polled until its asset exists). Retried like a read: a repeated upload only
+        leaves a spare asset, nothing billed. JobRejected if the API refuses the image.
         """
+        if len(data) > INLINE_UPLOAD_LIMIT:
+            return await self._upload_multipart(data, name)
         payload = {"image": base64.b64encode(data).decode("ascii"), "name": name}
         return (await self._call("POST", "assets", json=payload))["asset"]
+
+    async def _upload_multipart(self, data: bytes, name: str) -> dict[str, Any]:
+        parts = max(1, math.ceil(len(data) / UPLOAD_PART_SIZE))
+        created = (await self._call("POST", "uploads", json={
+            "fileName": name, "contentType": image_type(data, name), "fileSize": len(data),
+            "kind": "image", "parts": parts}))["upload"]
+        upload_id = str(created["id"])
+        urls = {int(p["number"]): str(p["url"]) for p in created.get("parts") or []
+                if isinstance(p, dict) and "number" in p and "url" in p}
+        if sorted(urls) != list(range(1, parts + 1)):
+            raise ServerError(f"POST /uploads answered without a URL for each of the {parts} "
+                              f"parts of {name}", status=200)
+        for number in range(1, parts + 1):
+            chunk = data[(number - 1) * UPLOAD_PART_SIZE:number * UPLOAD_PART_SIZE]
+            await call_with_retry(lambda: self._put_part(urls[number], chunk), self.retry,
+                                  what=f"PUT part {number} of upload {upload_id}", sleep=self._sleep)
+        action = f"uploads/{upload_id}/action"
+        upload = (await self._call("POST", action, json={"action": "complete"}))["upload"]
+        waited, wait = 0.0, 0.25
+        while upload.get("status") not in IMPORTED or not upload.get("entityId"):
+            if upload.get("status") == "failed":
+                words = redact.text(str(upload.get("errorMessage") or "no reason given"))
+                raise JobRejected(f"the upload of {name} failed: {words}", status=400)
+            if waited >= UPLOAD_VALIDATION_WAIT:
+                raise ServerError(f"the upload of {name} was still {upload.get('status')!r} "
+                                  f"{waited:.0f} s after it was completed")
+            await self._sleep(wait)
+            waited, wait = waited + wait, min(wait * 2, 5.0)
+            upload = (await self._call("GET", f"uploads/{upload_id}"))["upload"]
+        return await self.get_asset(str(upload["entityId"]))
+
+    async def _put_part(self, url: str, chunk: bytes) -> None:
+        """PUT one part to its signed URL, without credentials (it may be another host)."""
+        if not url.startswith(("http://", "https://")):
+            raise ServerError("an upload part URL is not an absolute http(s) URL")
+        where = f"PUT {httpx.URL(url).copy_with(query=None)}"
+        try:
+            response = await self._http.put(url, content=chunk, auth=None,
+                                            headers={"content-type": "application/octet-stream"})
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, where) from exc
+        if response.status_code in (401, 403, 410):
+            # A refused signed URL is no verdict on the credentials: this upload failed.
+            raise JobRejected(f"{where}: the storage refused the part ({response.status_code})",
+                              status=response.status_code)
+        if not 200 <= response.status_code < 300:
+            raise _status_error(response, where, self._credentials)
 
     async def get_model(self, model_id: str) -> dict[str, Any]:
         """The model's definition, with its `inputs`."""
@@ -248,6 +308,17 @@ class Download:
         if self.expected_size is not None and received != self.expected_size:
             raise TransportError(f"{self._where}: the download stopped at {received} of "
                                  f"{self.expected_size} bytes")
+
+
+def image_type(data: bytes, name: str) -> str:
+    """The MIME type of an image, from its first bytes, else its name."""
+    for magic, mime in ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
+                        (b"GIF8", "image/gif")):
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 The ledger's `upload` events remember which asset id each sha256 became, so a frame
 used by many jobs, or by later runs, is sent once. Uploads happen lazily, when the
 first job that needs a frame is about to be submitted.
+
+An upload that fails for good (refused, or still failing after the client's retries)
+fails only the jobs that use that frame, each with the API's words, before anything is
+submitted for them; it is not tried again in the same run (the next run tries again).
+A 401/403 (AccessDenied) is not a frame's problem: it stops the batch.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from typing import Any, Callable, Protocol
 
 import anyio
 
-from batchgen.errors import JobRejected
+from batchgen.errors import AccessDenied, APIError, JobRejected
 from batchgen.jobs import Job, LocalFrame
 from batchgen.run.journal import RunLedger
 
@@ -33,6 +38,7 @@ class FrameUploads:
         self._known: dict[str, str] = ledger.state.uploads if reuse_recorded else {}
         self._on_upload = on_upload
         self._locks: dict[str, anyio.Lock] = {}
+        self._failed: dict[str, JobRejected] = {}  # sha256 -> why its upload failed this run
         self.uploaded = 0  # uploads made by this run
 
     async def asset_ids(self, job: Job) -> dict[str, str]:
@@ -52,6 +58,9 @@ class FrameUploads:
             known = self._known.get(frame.sha256)
             if known:
                 return known
+            failed = self._failed.get(frame.sha256)
+            if failed is not None:
+                raise JobRejected(failed.message, status=failed.status, hint=failed.hint)
             try:
                 data = await anyio.Path(frame.path).read_bytes()
             except OSError as exc:
@@ -60,7 +69,15 @@ class FrameUploads:
                 # Identity is the content hash: sending other bytes under it would lie.
                 raise JobRejected(f"{frame.display} changed after the manifest was checked; "
                                   "run the batch again to use the new image")
-            answer = await self._client.upload_image(data, frame.path.name)
+            try:
+                answer = await self._client.upload_image(data, frame.path.name)
+            except AccessDenied:
+                raise
+            except APIError as exc:
+                failure = JobRejected(f"the upload of {frame.display} failed: {exc.message}",
+                                      status=exc.status, hint=exc.hint)
+                self._failed[frame.sha256] = failure
+                raise failure from None
             asset = answer.get("asset", answer)
             asset_id = str(asset["id"])
             self._ledger.record({"event": "upload", "sha256": frame.sha256,

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable
 from batchgen.jobs import canonical_json
 from batchgen.models.catalog import DEFAULT_MODEL
 from batchgen.models.model import Model
-from batchgen.simulator import listing, media, model
+from batchgen.simulator import listing, media, model, uploads
 from batchgen.simulator.faults import Dice, FaultRates
 from batchgen.simulator.http import (Request, Response, Router, error, json_response, lifespan,
                                      read_request, send_response)
@@ -130,6 +130,7 @@ class Simulator:
         self.counters = Counters()
         self.jobs: dict[str, SimJob] = {}
         self.assets: dict[str, SimAsset] = {}
+        self.uploads: dict[str, uploads.SimUpload] = {}
         self._asset_owner: dict[str, str] = {}  # video asset id -> job id
         self._dice = Dice(seed)
         self._auth = "Basic " + base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
@@ -143,6 +144,9 @@ class Simulator:
             ("POST", "/assets/get-bulk", self._get_bulk),
             ("GET", "/assets/{asset_id}", self._get_asset),
             ("POST", "/assets", self._upload),
+            ("POST", "/uploads", self._create_upload),
+            ("GET", "/uploads/{upload_id}", self._get_upload),
+            ("POST", "/uploads/{upload_id}/action", self._upload_action),
             ("GET", "/models/{model_id}", self._get_model),
         ):
             self._router.add(method, pattern, handler)
@@ -192,6 +196,14 @@ class Simulator:
         if request.path.startswith("/cdn/"):
             self.counters.calls["GET /cdn"] += 1
             return self._cdn(request)
+        if request.path.startswith(uploads.PART_PREFIX) and request.method == "PUT":
+            self.counters.calls["PUT /upload-parts"] += 1
+            fault = self._fault()
+            if fault is not None:
+                return fault
+            status, text = uploads.put_part(self.uploads, request, self.clock(), self._part_signed)
+            return Response(status, text, "text/plain",
+                            {"etag": f'"{len(request.body):x}"'} if status == 200 else {})
         if not request.path.startswith(API_PREFIX + "/"):
             return self._error(404, f"Cannot {request.method} {request.path}")
         found = self._router.match(request.method, request.path[len(API_PREFIX):])
@@ -442,14 +454,65 @@ class Simulator:
                                     validate=True)
         except (binascii.Error, ValueError):
             return self._error(400, '"image" is not valid base64')
-        info = media.image_info(data)
-        if info is None:
+        if media.image_info(data) is None:
             return self._error(400, "Unsupported image: send a PNG, JPEG or WebP file")
-        mime, width, height = info
-        asset = SimAsset(new_id(self._dice.rng, "asset_"), "image", mime, data, self.clock(),
-                         payload["name"], width=width, height=height)
-        self.assets[asset.id] = asset
+        asset = self.assets[self._store_image(data, payload["name"])]
         return json_response(200, {"asset": self._asset_json(asset, request.origin)})
+
+    # -- the multipart /uploads flow (simulator/uploads.py) -------------------------------
+
+    def _part_signed(self, name: str, expires: int, sig: str) -> bool:
+        return media.signature_ok(self._url_secret, name, expires, sig)
+
+    def _upload_answer(self, upload: uploads.SimUpload, origin: str) -> Response:
+        sign = lambda name, expires: media.sign(self._url_secret, name, expires)  # noqa: E731
+        return json_response(200, {"upload": uploads.upload_json(upload, origin, sign,
+                                                                 AUTHOR_ID, OWNER_ID)})
+
+    def _create_upload(self, request: Request) -> Response:
+        try:
+            payload = request.json()
+        except ValueError:
+            payload = None
+        problem = uploads.create_problem(payload)
+        if problem:
+            return self._error(400, problem)
+        now = self.clock()
+        upload = uploads.SimUpload(
+            new_id(self._dice.rng, "upload_"), payload["fileName"], payload["contentType"],
+            int(payload["fileSize"]), payload["kind"], int(payload["parts"]), now,
+            int((now + self.url_lifetime / self.time_scale) * 1000))
+        self.uploads[upload.id] = upload
+        return self._upload_answer(upload, request.origin)
+
+    def _get_upload(self, request: Request) -> Response:
+        upload = self.uploads.get(request.params["upload_id"])
+        if upload is None:
+            return self._error(404, f"Upload {request.params['upload_id']} not found")
+        uploads.validate(upload, self.clock(), self._store_image)
+        return self._upload_answer(upload, request.origin)
+
+    def _upload_action(self, request: Request) -> Response:
+        upload = self.uploads.get(request.params["upload_id"])
+        if upload is None:
+            return self._error(404, f"Upload {request.params['upload_id']} not found")
+        try:
+            action = request.json().get("action")
+        except (ValueError, AttributeError):
+            action = None
+        if action != "complete":
+            return self._error(400, '"action" must be "complete"')
+        problem = uploads.complete(upload, self.clock())
+        if problem:
+            return self._error(400, problem)
+        return self._upload_answer(upload, request.origin)
+
+    def _store_image(self, data: bytes, name: str) -> str:
+        mime, width, height = media.image_info(data) or ("image/png", None, None)
+        asset = SimAsset(new_id(self._dice.rng, "asset_"), "image", mime, data, self.clock(), name,
+                         width=width, height=height)
+        self.assets[asset.id] = asset
+        return asset.id
 
     def _get_model(self, request: Request) -> Response:
         served = self.models.get(request.params["model_id"])

@@ -124,6 +124,19 @@ def test_upload_parses(world):
     assert asset.kind == "image" and asset.properties.size == len(png())
 
 
+def test_multipart_upload_parses_in_every_step(world):
+    sim, _, sdk = world
+    data = png(40, 40)
+    created = sdk.uploads.create(file_name="big.png", content_type="image/png",
+                                 file_size=len(data), kind="image", parts=1).upload
+    assert created.status == "pending" and [p.number for p in created.parts] == [1]
+    assert httpx.put(created.parts[0].url, content=data).status_code == 200
+    completed = sdk.uploads.trigger_action(created.id, action="complete").upload
+    assert completed.status == "validating"
+    done = sdk.uploads.retrieve(created.id).upload
+    assert done.status == "imported" and sim.assets[done.entity_id].data == data
+
+
 def test_model_retrieve_parses(world):
     model = world[2].models.retrieve(MODEL).model
     assert [i.name for i in model.inputs][0] == "prompt"
