@@ -232,6 +232,11 @@ class ScenarioClient:
         if not 200 <= response.status_code < 300:
             raise _status_error(response, where, self._credentials)
 
+    async def team_limits(self, team_id: str) -> dict[str, Any]:
+        """The team's plan limits (`limits` of `GET /teams/{teamId}/limits`), among them
+        `parallelCustomJobs`: how many custom generations may run at once."""
+        return (await self._call("GET", f"teams/{team_id}/limits"))["limits"]
+
     async def get_model(self, model_id: str) -> dict[str, Any]:
         """The model's definition, with its `inputs`."""
         return (await self._call("GET", f"models/{model_id}"))["model"]

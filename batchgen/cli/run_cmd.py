@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -124,6 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
         handle_signals=True, resume_command=resume_command(args),
         api=SIMULATED_API if args.simulate else _api_label(args.base_url),
         max_cu=args.max_cu, shard=shard, allow_other_manifest=args.allow_other_manifest,
+        team_id=None if args.simulate else (os.environ.get("SCENARIO_TEAM_ID") or None),
         confirm=lambda estimate, at_stake: _confirm(estimate, at_stake, confirm_above, args.yes),
         reuse=True if args.reuse else None, reuse_from=reuse_from,
         confirm_again=lambda found: confirm_again(found, folder, yes=args.yes, stdin=sys.stdin,

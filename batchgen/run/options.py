@@ -67,3 +67,5 @@ class RunOptions:
     # generated elsewhere and are not reused; raise to refuse (nothing is paid twice
     # unasked). None: pay without asking.
     confirm_again: Callable[[Found], None] | None = None
+    # The team whose `GET /teams/{id}/limits` states the ceiling up front (SCENARIO_TEAM_ID).
+    team_id: str | None = None

@@ -27,7 +27,7 @@ from batchgen.jobs import Job, LocalFrame, job_label
 from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
 from batchgen.ledger.family import Family
 from batchgen.ledger.lock import OutputLock
-from batchgen.ledger.state import replay
+from batchgen.ledger.state import Step, replay
 from batchgen.ledger.status import write_batch_snapshot
 from batchgen.reuse.run import RunReuse
 from batchgen.run.download import Downloader
@@ -44,6 +44,7 @@ from batchgen.run.progress import Progress
 from batchgen.run.shards import check_ledger_shard
 from batchgen.run.submit import InFlightBodies, Recovery, Submitter
 from batchgen.run.summary import RunSummary, exit_code, per_folder, summary_exit_code, tally
+from batchgen.run.team import team_ceiling
 from batchgen.run.uploads import FrameUploads
 
 __all__ = ["RunOptions", "RunSummary", "run_batch"]
@@ -190,6 +191,11 @@ class _Run:
                                   f"{per_folder(driver.elsewhere.values(), self.output)}")
         if denied is not None:
             self._deny(denied)
+        elif self.options.team_id and any(step is Step.SUBMIT for _, step in plan):
+            limit = await team_ceiling(self.client, self.options.team_id, say=self._say)
+            if limit is not None and self.limiter.set_ceiling(limit):
+                self.ledger.record({"event": "ceiling", "limit": limit, "from": "team limits"})
+                self._ceiling(limit)
         error: BaseException | None = None
         try:
             async with contextlib.AsyncExitStack() as stack:

@@ -39,7 +39,8 @@ class Simulator:
     """A simulated Scenario API holding its jobs and assets in memory.
 
     Knobs: `duration_range` (simulated seconds a job takes), `time_scale`, `ceiling`
-    (jobs in flight before generate answers 429), `url_lifetime` (simulated seconds a
+    (jobs in flight before generate answers 429; `GET /teams/{OWNER_ID}/limits` states it
+    as `parallelCustomJobs`), `url_lifetime` (simulated seconds a
     signed URL lives), `retry_after` (simulated seconds advised on 429), the fault rates
     `server_error_rate`, `drop_rate`, `truncate_rate`, `failure_rate` (and
     `after_create_rate`, the share of generate faults that strike once the job
@@ -148,6 +149,7 @@ class Simulator:
             ("GET", "/uploads/{upload_id}", self._get_upload),
             ("POST", "/uploads/{upload_id}/action", self._upload_action),
             ("GET", "/models/{model_id}", self._get_model),
+            ("GET", "/teams/{team_id}/limits", self._team_limits),
         ):
             self._router.add(method, pattern, handler)
 
@@ -513,6 +515,12 @@ class Simulator:
                          width=width, height=height)
         self.assets[asset.id] = asset
         return asset.id
+
+    def _team_limits(self, request: Request) -> Response:
+        """The team's limits in the SDK's shape; `parallelCustomJobs` is the ceiling."""
+        if request.params["team_id"] != OWNER_ID:
+            return self._error(404, f"Team {request.params['team_id']} not found")
+        return json_response(200, model.team_limits(self.ceiling, iso(self._started)))
 
     def _get_model(self, request: Request) -> Response:
         served = self.models.get(request.params["model_id"])

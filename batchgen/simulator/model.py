@@ -101,3 +101,22 @@ def _rule_text(error: Any, schema: dict[str, Any]) -> str | None:
         clause = schema["allOf"][path[1]]
         return clause.get("x-message") or clause.get("description")
     return None
+
+
+# Team limits of a simulated plan, all the fields scenario-sdk 2.4.0 requires
+# (`types/team_retrieve_limits_response.py`); only parallelCustomJobs matters here.
+_PLAN_LIMITS = {"apiKeys": 10, "canvasAssetLayers": 50, "canvasAssets": 1000, "collections": 100,
+                "creativeUnits": 100000, "defaultSeats": 5, "downloadAssets": 10000,
+                "downloadModel": 100, "inferenceBatchSize": 16, "maxCooldown": 60,
+                "maxTrainingDatasets": 10, "minCooldown": 0, "models": 100, "OTPSessions": 5,
+                "parallelInferences": 10, "parallelTraining": 2, "parallelWorkflowRuns": 5,
+                "premiumGenerationSamples": 4, "projects": 50, "scalingFactor": 1, "seats": 5,
+                "snapshotsRetention": 30, "upload": 1000}
+
+
+def team_limits(ceiling: int, since: str) -> dict[str, Any]:
+    """The answer of `GET /teams/{teamId}/limits` for a team allowed `ceiling` jobs at once."""
+    return {"limits": {**_PLAN_LIMITS, "parallelCustomJobs": ceiling},
+            "oneShotCreativeUnits": [], "period": {"start": since, "end": "2099-01-01T00:00:00.000Z"},
+            "plan": "cu-pro", "values": {"apiKeys": 1, "canvasAssets": 0, "collections": 0,
+                                         "creativeUnits": 0, "projects": 1, "seats": 1}}

@@ -137,6 +137,13 @@ def test_multipart_upload_parses_in_every_step(world):
     assert done.status == "imported" and sim.assets[done.entity_id].data == data
 
 
+def test_team_limits_parse(world):
+    from batchgen.simulator.app import OWNER_ID
+    sim, _, sdk = world
+    answer = sdk.teams.retrieve_limits(OWNER_ID)
+    assert answer.limits.parallel_custom_jobs == sim.ceiling
+
+
 def test_model_retrieve_parses(world):
     model = world[2].models.retrieve(MODEL).model
     assert [i.name for i in model.inputs][0] == "prompt"
