@@ -9,15 +9,22 @@ A slot is held from just before a generate call until the job is final on the se
   accepted submission (a slow start: a burst of `--concurrency` calls above an unknown
   ceiling would all be refused); a 429 that states no ceiling shrinks it to the
   number of our jobs the API accepted, after which it probes one slot higher after
-  a quiet spell, waiting twice as long after each probe the API refuses.
+  a quiet spell, waiting twice as long after each probe the API refuses;
+- during that slow start, at most SLOW_START_CALLS generate calls unanswered at once
+  (`calling()`): the window grows with every answer, so a burst sent on a grown window
+  would cross an unstated ceiling by the whole burst, each call of it a 429.
 Waiters are served first come, first served, so jobs start in manifest order.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections import deque
+from typing import AsyncIterator
 
 import anyio
+
+SLOW_START_CALLS = 2
 
 
 class Limiter:
@@ -38,6 +45,8 @@ class Limiter:
         self._probing = False  # the window was raised and the API has not yet taken that many
         self._refused = False  # a 429 shrank the window and no call was accepted since
         self._waiters: deque[anyio.Event] = deque()
+        self._calls = 0  # generate calls sent and not answered yet
+        self._call_waiters: deque[anyio.Event] = deque()
 
     @property
     def exploring(self) -> bool:
@@ -70,6 +79,42 @@ class Limiter:
                 self._waiters.remove(granted)
             raise
 
+    @contextlib.asynccontextmanager
+    async def calling(self) -> AsyncIterator[None]:
+        """Around one generate call made with a slot held: while the slow start looks for
+        an unstated ceiling, waits until fewer than SLOW_START_CALLS calls are unanswered.
+        A call is never sent while more slots are held than the window allows (a 429 or a
+        stated ceiling shrank it since the slot was taken): the slot is queued for again
+        first, so the calls on their way are not all sent past the ceiling just found."""
+        while True:
+            if self.ceiling is None and self._slow_start and self._calls >= SLOW_START_CALLS:
+                turn = anyio.Event()
+                self._call_waiters.append(turn)
+                try:
+                    await turn.wait()
+                finally:
+                    if turn in self._call_waiters:
+                        self._call_waiters.remove(turn)
+            elif self.in_flight > self.effective:
+                self.release()
+                try:
+                    await self.acquire()
+                except BaseException:
+                    self.occupy()  # the caller gives back the slot it believes it holds
+                    raise
+            else:
+                break
+        self._calls += 1
+        try:
+            yield
+        except BaseException:
+            # Refused or lost: whoever handles it (`backoff()` for a 429) decides first;
+            # the calls held back are woken by that, or by the next slot given back.
+            self._calls -= 1
+            raise
+        self._calls -= 1
+        self._wake_calls()
+
     def occupy(self) -> None:
         """Count a generation that is already in flight (found in the ledger), without waiting.
 
@@ -90,11 +135,13 @@ class Limiter:
         self._wake()
         return changed
 
-    def backoff(self) -> None:
+    def backoff(self, held: int | None = None) -> None:
         """A 429 that states no ceiling: shrink the window to what the API accepted.
 
-        The caller still holds the slot of the refused call, so the API held at most
-        `in_flight - 1` of ours.
+        The caller still holds the slot of the refused call, and the slots of calls
+        still unanswered or held back by `calling()` are no jobs of the API's either, so
+        it held at most `in_flight - 1 - those` of ours; `held`, when the caller knows
+        it, is how many of our jobs the API holds (submitted and not final).
         """
         if self.ceiling is not None:
             return
@@ -103,8 +150,10 @@ class Limiter:
             self._probing = False
         self._slow_start = False
         self._refused = True
-        self.window = max(1, self.in_flight - 1)
+        most = self.in_flight - 1 - self._calls - len(self._call_waiters)
+        self.window = max(1, most if held is None else min(most, held))
         self._quiet = 0
+        self._wake_calls()
 
     def accepted(self) -> None:
         """A generate call was accepted: grow the window (slow start) or probe one higher."""
@@ -133,3 +182,8 @@ class Limiter:
         while self._waiters and self.in_flight < self.effective:
             self._take()
             self._waiters.popleft().set()
+        self._wake_calls()
+
+    def _wake_calls(self) -> None:
+        while self._call_waiters:
+            self._call_waiters.popleft().set()

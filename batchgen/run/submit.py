@@ -30,6 +30,7 @@ from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, JobRej
                              RetriableError)
 from batchgen.jobs import Job, canonical_json
 from batchgen.ledger.family import Family
+from batchgen.ledger.state import RUNNING
 from batchgen.run.polling.single import unwrap_job
 from batchgen.run.journal import RunLedger
 from batchgen.timestamps import epoch, iso
@@ -145,16 +146,17 @@ class Submitter:
                 shield = anyio.move_on_after(self._timing.answer_grace, shield=True)
                 self._shields.add(shield)
                 try:
-                    with shield:
-                        answer = await self._client.generate(job.model, body)
-                        job_id = str(unwrap_job(answer)["jobId"])
-                        self._ledger.record({"event": "submitted", "key": job.key,
-                                             "jobId": job_id,
-                                             "cost": answer.get("creativeUnitsCost")})
-                        log.debug("submitted %s as %s", job.label(), job_id)
-                        self.submitted += 1
-                        self._limiter.accepted()
-                        return job_id
+                    async with self._limiter.calling():
+                        with shield:
+                            answer = await self._client.generate(job.model, body)
+                            job_id = str(unwrap_job(answer)["jobId"])
+                            self._ledger.record({"event": "submitted", "key": job.key,
+                                                 "jobId": job_id,
+                                                 "cost": answer.get("creativeUnitsCost")})
+                            log.debug("submitted %s as %s", job.label(), job_id)
+                            self.submitted += 1
+                            self._limiter.accepted()
+                            return job_id
                 finally:
                     self._shields.discard(shield)
                 log.info("%s: interrupted before its answer came; it is recovered from the "
@@ -195,7 +197,8 @@ class Submitter:
                 if self._on_ceiling:
                     self._on_ceiling(int(exc.action_limit))
         else:
-            self._limiter.backoff()  # no ceiling stated: learn a window instead
+            # No ceiling stated: learn a window, from how many of ours the API holds.
+            self._limiter.backoff(held=self._held_by_api())
         log.info("rate limited (429): waiting %.1fs before sending again (%d in flight, "
                  "window %d)", delay, self._limiter.in_flight, self._limiter.effective)
         if self._limiter.in_flight > self._limiter.effective:
@@ -209,6 +212,11 @@ class Submitter:
                 raise
         else:
             await anyio.sleep(delay)
+
+    def _held_by_api(self) -> int:
+        """Our jobs the API holds now: submitted (or recovered), not yet reported final."""
+        return sum(1 for ks in self._ledger.state.jobs.values()
+                   if ks.job_id and ks.state == RUNNING and not ks.generated)
 
     def _fail(self, job: Job, exc: APIError) -> None:
         log.info("%s: rejected (%s): %s", job.label(), exc.status, exc.message)
