@@ -135,3 +135,15 @@ def test_an_image_the_api_cannot_validate_fails_its_jobs_with_the_apis_words(tmp
     failed = {e["key"]: e for e in events(batch, "failed")}
     assert set(failed) == {jobs[0].key, jobs[1].key} and summary.counts["succeeded"] == 2
     assert "Unsupported image: send a PNG, JPEG or WebP file" in failed[jobs[0].key]["error"]
+
+
+def test_a_403_on_a_multipart_upload_stops_the_batch_with_the_apis_words(tmp_path):
+    sim = simulator()
+    transport = Refusing(sim, lambda r: r.method == "POST" and r.url.path == "/v1/uploads", 403,
+                         {"reason": "This key may not upload assets", "traceId": "trace-403"})
+    batch, jobs = _batch(tmp_path, big_png(), png(8, 8))
+    summary = run(batch, _client(transport), concurrency=1)
+    assert summary.exit_code == 3
+    assert "This key may not upload assets (trace id trace-403)" in summary.access_denied
+    assert not any(e["event"] == "failed" for e in events(batch))  # a refusal is no job's fault
+    assert events(batch)[-1]["event"] == "end"
