@@ -27,8 +27,7 @@ def ledger_results(state: LedgerState, output: str | os.PathLike[str],
                    jobs: Mapping[str, Any] | None = None, *,
                    keys: Iterable[str] | None = None) -> list[Result]:
     """The succeeded keys of a folder's ledger state (only `keys`, if given) as index
-    rows, files with absolute paths in asset order; `jobs` (key -> Job) gives each its
-    model and body hash."""
+    rows, files in asset order; `jobs` (key -> Job) gives each its model and body hash."""
     folder = os.path.abspath(output)
     jobs = jobs or {}
     wanted = None if keys is None else set(keys)
@@ -36,13 +35,14 @@ def ledger_results(state: LedgerState, output: str | os.PathLike[str],
     for key, ks in state.jobs.items():
         if ks.state != SUCCEEDED or (wanted is not None and key not in wanted):
             continue
-        latest = {f["assetId"]: f for f in ks.files}
-        files = tuple({"path": os.path.join(folder, f["path"]), "sha256": f["sha256"],
-                       "bytes": f["bytes"], "assetId": asset_id}
-                      for asset_id in ks.asset_ids for f in [latest[asset_id]])
+        files = ks.files
+        if [f["assetId"] for f in files] != ks.asset_ids:  # downloaded again, or out of order
+            latest = {f["assetId"]: f for f in files}
+            files = [latest[asset_id] for asset_id in ks.asset_ids]
         job = jobs.get(key)
-        results.append(Result(key, folder, files, ks.job_id, ks.cost, ks.finished_t,
-                              job.model if job else None, job.request_hash() if job else None))
+        results.append(Result.of(key, folder, files, job_id=ks.job_id, cost=ks.cost,
+                                 t=ks.finished_t, model=job.model if job else None,
+                                 body_hash=job.request_hash() if job else None))
     return results
 
 
@@ -70,8 +70,8 @@ def from_index(index: Index, keys: Iterable[str], output: str | os.PathLike[str]
 def present(result: Result) -> bool:
     """Every file of the result is where it was recorded, at its recorded size."""
     try:
-        return bool(result.files) and all(os.stat(f["path"]).st_size == f["bytes"]
-                                          for f in result.files)
+        return bool(result.files) and all(os.stat(path).st_size == f["bytes"]
+                                          for path, f in zip(result.paths(), result.files))
     except (OSError, KeyError, TypeError):
         return False
 

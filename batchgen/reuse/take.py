@@ -21,7 +21,8 @@ from batchgen.run.download import asset_filename, file_intact
 
 def intact(result: Result) -> bool:
     """Every file of the result is there with its recorded size and sha256."""
-    return bool(result.files) and all(file_intact(Path(f["path"]), f) for f in result.files)
+    return bool(result.files) and all(file_intact(Path(path), f)
+                                      for path, f in zip(result.paths(), result.files))
 
 
 def take(job: Job, result: Result, output: Path) -> list[dict[str, Any]] | None:
@@ -29,7 +30,7 @@ def take(job: Job, result: Result, output: Path) -> list[dict[str, Any]] | None:
     their file records (`assetId`, `path` relative to `output`, `bytes`, `sha256`, and
     `source`, the path taken from), or None when the result cannot be taken."""
     placed = []
-    for index, source in enumerate(result.files):
+    for index, (path, source) in enumerate(zip(result.paths(), result.files)):
         rel = asset_filename(job.filename, index)
         target = output / rel
         if os.path.lexists(target):
@@ -38,14 +39,14 @@ def take(job: Job, result: Result, output: Path) -> list[dict[str, Any]] | None:
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                link_or_copy(Path(source["path"]), target)
+                link_or_copy(Path(path), target)
             except OSError:
                 return None
             if not file_intact(target, source):  # altered since it was checked
                 target.unlink(missing_ok=True)
                 return None
         placed.append({"assetId": source.get("assetId"), "path": rel, "bytes": source["bytes"],
-                       "sha256": source["sha256"], "source": source["path"]})
+                       "sha256": source["sha256"], "source": path})
     return placed or None
 
 

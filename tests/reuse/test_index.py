@@ -13,9 +13,9 @@ from batchgen.reuse.index import CACHE_ENV, INDEX_NAME, Index, Result, cache_dir
 
 
 def result(key: str, output: str = "/data/out", t: str = "2026-01-01T00:00:00.000Z") -> Result:
-    return Result(key, output, ({"path": f"{output}/{key}.mp4", "sha256": "ab" * 32,
-                                 "bytes": 10, "assetId": f"asset_{key}"},),
-                  job_id=f"job_{key}", cost=30.0, t=t, model="luma-ray-3-2", body_hash="b" * 16)
+    return Result.of(key, output, ({"path": f"{key}.mp4", "sha256": "ab" * 32,
+                                    "bytes": 10, "assetId": f"asset_{key}"},),
+                     job_id=f"job_{key}", cost=30.0, t=t, model="luma-ray-3-2", body_hash="b" * 16)
 
 
 def test_the_cache_folder_is_batchgen_cache_dir_then_xdg_then_home():
@@ -48,7 +48,7 @@ def test_a_key_in_two_folders_gives_both_newest_first_and_excluded_folders_are_l
 def test_recording_a_key_again_in_the_same_folder_replaces_it(tmp_path):
     index = Index(tmp_path / "i.sqlite3")
     index.record([result("k")])
-    newer = Result("k", "/data/out", (), job_id="job_2")
+    newer = Result.of("k", "/data/out", (), job_id="job_2")
     index.record([newer])
     assert index.lookup(["k"]) == {"k": [newer]}
 

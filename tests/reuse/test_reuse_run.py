@@ -74,7 +74,8 @@ def test_every_run_records_its_succeeded_keys_in_the_index(api, manifest, tmp_pa
         assert (row.output, row.job_id, row.cost) == (str(first), done[key]["jobId"], 30)
         assert row.model == "model_luma-ray-3-2" and len(row.body_hash) == 16 and row.t
         assert [(f["path"], f["sha256"]) for f in row.files] == \
-            [(str(first / files[key]["path"]), files[key]["sha256"])]
+            [(files[key]["path"], files[key]["sha256"])]
+        assert row.paths() == [str(first / files[key]["path"])]
 
 
 def test_without_yes_or_a_terminal_paying_again_is_refused_and_nothing_is_sent(
