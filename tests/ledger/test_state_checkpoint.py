@@ -330,3 +330,16 @@ def test_status_records_through_a_checkpoint_at_any_line_equal_the_full_replay(t
                                                  "failed", "running"]
     for lines in checkpointed_after_each_line(ledger):
         assert collect_records([str(tmp_path)]) == expected, f"checkpoint after line {lines}"
+
+
+def test_a_reused_key_is_the_same_from_a_checkpoint_and_its_briefs(ledger, always):
+    reused = {"event": "reused", "key": "00000000000000ff", "id": "p255", "sample": 1,
+              "from": "/data/first", "jobId": "job_255", "assetIds": ["a255"],
+              "files": [{"assetId": "a255", "path": "255.mp4", "bytes": 1, "sha256": "0" * 64,
+                         "source": "/data/first/255.mp4"}], "originalCost": 30}
+    append(ledger, [*job_events(1), reused])
+    load_state(ledger)
+    assert loaded(ledger) == full(ledger)
+    [brief] = [b for b in checkpoint.load_brief(ledger) if b.key == reused["key"]]
+    assert (brief.state, brief.cost, brief.reused_from) == ("succeeded", 0.0, "/data/first")
+    assert full(ledger)[3] == 2  # spent: only the key paid for here

@@ -185,3 +185,33 @@ def test_a_broken_index_never_fails_a_run(api, manifest, tmp_path, monkeypatch, 
     assert run(manifest, url, tmp_path / "first", "--yes") == 0
     assert "index of paid results" in capsys.readouterr().err
     assert generate_calls(sim) == 10
+
+
+def test_two_runs_ending_at_once_both_record_their_keys_in_the_index(tmp_path):
+    import anyio
+
+    from batchgen.run.runner import run_batch
+    from runkit import client_for, fast_options, make_batch, make_job, simulator
+
+    sim = simulator()
+    batches = []
+    for name in ("left", "right"):
+        batch = make_batch(tmp_path, [make_job(f"a {name} harbour, take {n}", duration="5s")
+                                      for n in range(6)])
+        batch.output = tmp_path / name
+        batches.append(batch)
+
+    async def both() -> None:
+        async def one(batch) -> None:
+            async with client_for(sim) as client:
+                assert (await run_batch(batch, client, options=fast_options())).exit_code == 0
+
+        async with anyio.create_task_group() as tg:
+            for batch in batches:
+                tg.start_soon(one, batch)
+
+    anyio.run(both)
+    for batch in batches:
+        found = Index().lookup(job.key for job in batch.jobs)
+        assert {key: [r.output for r in rows] for key, rows in found.items()} == \
+            {job.key: [str(batch.output)] for job in batch.jobs}
