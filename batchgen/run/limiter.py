@@ -37,6 +37,7 @@ class Limiter:
         self.limit = limit
         self.ceiling = ceiling
         self.window = min(limit, start)  # while no ceiling is stated
+        self._start = self.window
         self._slow_start = True  # grow by one per accepted call until the first 429
         self.in_flight = 0
         self.peak = 0
@@ -148,10 +149,18 @@ class Limiter:
         if self._probing:
             self._probe_after *= 2  # that probe was refused: wait longer before the next
             self._probing = False
+        most = self.in_flight - 1
+        if self._slow_start:
+            # The 429 that ends the slow start: the API holds what it accepted, not the
+            # slots of calls on their way. Never below the start window: a 429 that early
+            # may be the API's momentary load, not its ceiling. Later 429s (often the API
+            # being busy at random) shrink the window by one at a time, as before.
+            most -= self._calls + len(self._call_waiters)
+            if held is not None:
+                most = max(min(most, held), self._start)
         self._slow_start = False
         self._refused = True
-        most = self.in_flight - 1 - self._calls - len(self._call_waiters)
-        self.window = max(1, most if held is None else min(most, held))
+        self.window = max(1, most)
         self._quiet = 0
         self._wake_calls()
 

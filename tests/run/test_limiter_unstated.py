@@ -10,12 +10,24 @@ import anyio
 from batchgen.run.limiter import SLOW_START_CALLS, Limiter
 
 
-def test_a_bare_429_shrinks_the_window_to_the_jobs_the_api_holds():
-    limiter = Limiter(100, start=12)
+def test_the_429_ending_the_slow_start_shrinks_the_window_to_the_jobs_the_api_holds():
+    limiter = Limiter(100, start=4)
     for _ in range(12):
         limiter.occupy()
     limiter.backoff(held=8)  # 12 slots held, the API holds 8 of our jobs
     assert limiter.effective == 8
+
+
+def test_never_below_the_start_window_and_later_429s_shrink_by_one():
+    # A busy API answers 429 at random: that says little about its ceiling, so neither
+    # an early one nor a later one may collapse the window (the fault soak's lesson).
+    limiter = Limiter(100, start=4)
+    for _ in range(20):
+        limiter.occupy()
+    limiter.backoff(held=0)
+    assert limiter.effective == 4
+    limiter.backoff(held=0)  # after the slow start: one below the slots held
+    assert limiter.effective == 19
 
 
 def test_the_slow_start_keeps_few_calls_unanswered_at_once():
@@ -41,12 +53,15 @@ def test_the_slow_start_keeps_few_calls_unanswered_at_once():
 
 
 def test_a_call_over_a_shrunk_window_queues_again_instead_of_being_sent():
-    limiter = Limiter(100, start=4)
+    limiter = Limiter(100, start=2)
     sent = []
 
     async def go():
-        for _ in range(4):
-            await limiter.acquire()  # four slots taken, their calls not sent yet
+        for _ in range(2):
+            await limiter.acquire()
+        limiter.accepted(); limiter.accepted()  # slow start: window 4
+        for _ in range(2):
+            await limiter.acquire()  # four slots taken, two calls not sent yet
         limiter.backoff(held=2)  # a 429 elsewhere: the API holds only 2 of ours
         with anyio.move_on_after(0.05):
             async with limiter.calling():
