@@ -136,3 +136,7 @@ def test_a_built_wheel_carries_the_schemas(tmp_path):
     for name in (LUMA_FILE, "manifest.schema.json"):
         shipped = json.loads(zipfile.ZipFile(wheel).read(f"batchgen/schemas/{name}"))
         assert shipped == modelschema.load_schema(name)
+    # Every package of the source tree ships: a new folder missing from pyproject's list
+    # works in an editable install and fails only in CI's `pip install .`.
+    modules = {str(path.relative_to(ROOT)) for path in (ROOT / "batchgen").rglob("*.py")}
+    assert modules <= set(names), sorted(modules - set(names))
