@@ -54,16 +54,18 @@ def estimate_command(args: argparse.Namespace) -> int:
     else:
         print(f"{batch.name} ({result.model}):")
         print(result.render())
-    _say_generated_elsewhere(batch, sys.stderr if args.json else sys.stdout)
+    _say_generated_elsewhere(batch, args, sys.stderr if args.json else sys.stdout)
     return 0 if result.complete else 1
 
 
-def _say_generated_elsewhere(batch: Any, out: Any) -> None:
-    """The jobs not done in the batch's folders that were generated elsewhere, as `plan`
-    says it: an estimate prices them, `run --reuse` would not pay for them."""
+def _say_generated_elsewhere(batch: Any, args: argparse.Namespace, out: Any) -> None:
+    """The jobs not done in the batch's folders that were generated elsewhere on this
+    API, as `plan` says it: an estimate prices them, `run --reuse` would not pay."""
     from batchgen.cli.plan_cmd import print_generated_elsewhere
+    from batchgen.cli.run_cmd import api_label
     from batchgen.ledger.status import ledger_states
 
     ledger = ledger_states(batch.output)
     print_generated_elsewhere([job.key for job in batch.jobs if job.key not in ledger
-                               or ledger[job.key][0].state == "pending"], batch.output, out)
+                               or ledger[job.key][0].state == "pending"], batch.output, out,
+                              api=api_label(args))

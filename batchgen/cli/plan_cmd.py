@@ -74,13 +74,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def print_generated_elsewhere(keys: list[str], folder: str | os.PathLike[str],
-                              out: TextIO) -> None:
+                              out: TextIO, *, api: str | None = None) -> None:
     """Say how many of the keys to submit the index of paid results knows from other
-    folders (their files still there), and what --reuse does about it."""
+    folders (their files still there; made on `api`, None: on any API), and what --reuse
+    does about it."""
     from batchgen.reuse.ask import generated_elsewhere
     from batchgen.reuse.sources import look_elsewhere
 
-    found, problem = look_elsewhere(keys, folder)
+    found, problem = look_elsewhere(keys, folder, api=api)
     if found:
         print(f"{generated_elsewhere(found, folder)}; run --reuse takes them at no cost",
               file=out)

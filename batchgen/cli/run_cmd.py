@@ -113,7 +113,6 @@ def run_command(args: argparse.Namespace) -> int:
     batch, shard, folder = scope(batch, args.out, shard)
     from batchgen.reuse.ask import confirm_again
     from batchgen.reuse.sources import check_reuse_from
-    from batchgen.run.origin import SIMULATED_API
     from batchgen.run.runner import RunOptions
 
     reuse_from = check_reuse_from(args.reuse_from)  # before anything is written
@@ -123,7 +122,7 @@ def run_command(args: argparse.Namespace) -> int:
         progress=False if args.no_progress else None,
         output=Path(args.out).resolve() if args.out else None,
         handle_signals=True, resume_command=resume_command(args),
-        api=SIMULATED_API if args.simulate else _api_label(args.base_url),
+        api=api_label(args),
         max_cu=args.max_cu, shard=shard, allow_other_manifest=args.allow_other_manifest,
         team_id=None if args.simulate else (os.environ.get("SCENARIO_TEAM_ID") or None),
         confirm=lambda estimate, at_stake: _confirm(estimate, at_stake, confirm_above, args.yes),
@@ -247,12 +246,17 @@ def _confirm(estimate: Estimate, at_stake: float, threshold: float, yes: bool) -
     confirm(at_stake, threshold=threshold, yes=yes, stdin=sys.stdin, stdout=sys.stderr)
 
 
-def _api_label(base_url: str | None) -> str:
+def api_label(args: argparse.Namespace) -> str:
+    """Which API a run (or an estimate) with these options talks to, as the ledger's
+    `run` event and the index of paid results record it."""
     import os
 
     from batchgen.api.client import resolve_base_url
+    from batchgen.run.origin import SIMULATED_API
 
-    given = base_url or os.environ.get("SCENARIO_BASE_URL")
+    if args.simulate:
+        return SIMULATED_API
+    given = args.base_url or os.environ.get("SCENARIO_BASE_URL")
     # Checked before anything is written: a URL carrying credentials is refused here.
     return resolve_base_url(given) if given else "scenario"
 

@@ -2,7 +2,7 @@
 
 One SQLite database in the user's cache folder (`BATCHGEN_CACHE_DIR`, else
 `$XDG_CACHE_HOME/batchgen`, else `~/.cache/batchgen`), one row per (key, output
-folder): model, request body hash, jobId, cost, date and the files (path within the
+folder): model, request body hash, jobId, cost, date, the API it was made on and the files (path within the
 folder, sha256, bytes, assetId) in asset order. Every run records its folder's
 succeeded keys when it ends; `plan`, `estimate` and `run` look the keys they would
 submit up in it.
@@ -67,6 +67,7 @@ class _Entry(msgspec.Struct, omit_defaults=True):
     t: str | None = None  # when it finished
     model: str | None = None
     bodyHash: str | None = None
+    api: str | None = None  # the run's `api` label: a result is taken only by runs on that API
 
 
 _encode = msgspec.json.Encoder().encode
@@ -97,8 +98,10 @@ class Result(NamedTuple):  # a tuple: 100,000 of them are made in a fraction of 
     @classmethod
     def of(cls, key: str, output: str, files: Iterable[Mapping[str, Any]], *,
            job_id: str | None = None, cost: float | None = None, t: str | None = None,
-           model: str | None = None, body_hash: str | None = None) -> Result:
-        return cls(key, output, _encode(_Entry(list(files), job_id, cost, t, model, body_hash)))
+           model: str | None = None, body_hash: str | None = None,
+           api: str | None = None) -> Result:
+        return cls(key, output, _encode(_Entry(list(files), job_id, cost, t, model, body_hash,
+                                               api)))
 
     @property
     def files(self) -> list[dict[str, Any]]:
@@ -124,6 +127,10 @@ class Result(NamedTuple):  # a tuple: 100,000 of them are made in a fraction of 
     @property
     def body_hash(self) -> str | None:
         return _decode_entry(self.entry).bodyHash
+
+    @property
+    def api(self) -> str | None:
+        return _decode_entry(self.entry).api
 
     def paths(self) -> list[str]:
         """The absolute path of each file."""

@@ -19,7 +19,7 @@ from batchgen.jobs import Job
 from batchgen.ledger.state import Step
 from batchgen.reuse.index import Index
 from batchgen.reuse.sources import Found, first_of, from_folders, from_index, ledger_results, \
-    per_folder, present
+    on_api, per_folder, present
 from batchgen.reuse.take import intact, reused_event, take
 from batchgen.run.journal import RunLedger
 
@@ -28,13 +28,14 @@ class RunReuse:
     """One run's side of reuse; `index` None: no index (reuse_from still works)."""
 
     def __init__(self, batch: Any, ledger: RunLedger, output: Path, *, index: Index | None,
-                 reuse: bool | None, reuse_from: tuple[Path, ...] = (),
+                 reuse: bool | None, reuse_from: tuple[Path, ...] = (), api: str = "",
                  confirm_again: Callable[[Found], None] | None = None):
         self.batch = batch
         self.ledger = ledger
         self.output = output
         self.index = index
         self.reuse_from = tuple(reuse_from)
+        self.api = api  # results made on another API are never offered (nor recorded as its)
         # None: as the manifest says (`reuse: true`); naming folders asks for reuse.
         wanted = reuse if reuse is not None else getattr(batch, "reuse", False)
         self.enabled = bool(wanted or self.reuse_from)
@@ -53,6 +54,7 @@ class RunReuse:
         else:
             candidates = await anyio.to_thread.run_sync(from_index, self.index, keys,
                                                         self.output)
+        candidates = on_api(candidates, self.api)
         if self.enabled:
             self.takeable = await anyio.to_thread.run_sync(first_of, candidates, intact)
             return
@@ -86,7 +88,8 @@ class RunReuse:
             return
         jobs = {job.key: job for job in self.batch.jobs}
         try:
-            self.index.record(ledger_results(self.ledger.state, self.output, jobs))
+            self.index.record(ledger_results(self.ledger.state, self.output, jobs,
+                                             api=self.api))
         except Exception as exc:  # noqa: BLE001 - the index is a convenience, the ledger the record
             self.index.problem = (self.index.problem
                                   or f"the index of paid results was not updated ({exc})")

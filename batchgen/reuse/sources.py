@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from batchgen.errors import UsageError
 from batchgen.ledger.checkpoint import load_state
-from batchgen.ledger.events import LEDGER_NAME, ledger_path
+from batchgen.ledger.events import LEDGER_NAME, iter_events, ledger_path
 from batchgen.ledger.family import family_folders
 from batchgen.ledger.state import SUCCEEDED, LedgerState
 from batchgen.ledger.status import output_folders
@@ -25,9 +25,10 @@ Found = dict[str, Result]  # key -> the result a run may take (or would pay for 
 
 def ledger_results(state: LedgerState, output: str | os.PathLike[str],
                    jobs: Mapping[str, Any] | None = None, *,
-                   keys: Iterable[str] | None = None) -> list[Result]:
+                   keys: Iterable[str] | None = None, api: str | None = None) -> list[Result]:
     """The succeeded keys of a folder's ledger state (only `keys`, if given) as index
-    rows, files in asset order; `jobs` (key -> Job) gives each its model and body hash."""
+    rows, files in asset order; `jobs` (key -> Job) gives each its model and body hash,
+    `api` the API the folder's runs talked to."""
     folder = os.path.abspath(output)
     jobs = jobs or {}
     wanted = None if keys is None else set(keys)
@@ -42,7 +43,7 @@ def ledger_results(state: LedgerState, output: str | os.PathLike[str],
         job = jobs.get(key)
         results.append(Result.of(key, folder, files, job_id=ks.job_id, cost=ks.cost,
                                  t=ks.finished_t, model=job.model if job else None,
-                                 body_hash=job.request_hash() if job else None))
+                                 body_hash=job.request_hash() if job else None, api=api))
     return results
 
 
@@ -55,9 +56,30 @@ def from_folders(folders: Iterable[str | os.PathLike[str]], keys: Iterable[str]
     for given in check_reuse_from(folders):
         for ledger in [ledger_path(f) for f in output_folders(given) if ledger_path(f).is_file()]:
             for result in ledger_results(load_state(ledger, save=False), ledger.parent,
-                                         keys=wanted):
+                                         keys=wanted, api=ledger_api(ledger)):
                 found.setdefault(result.key, []).append(result)
     return found
+
+
+def ledger_api(ledger: Path) -> str | None:
+    """The API a folder's results come from: its first `run` event's `api`."""
+    for event in iter_events(ledger):
+        if event.get("event") == "run":
+            return event.get("api")
+    return None
+
+
+def on_api(candidates: Mapping[str, list[Result]], api: str | None
+           ) -> dict[str, list[Result]]:
+    """Only the results made on `api` (None: any): a jobId and its videos belong to the
+    API that made them, and a simulated video is no result of Scenario's."""
+    if api is None:
+        return dict(candidates)
+    from batchgen.run.origin import same_api
+
+    kept = {key: [r for r in results if same_api(r.api or "", api)]
+            for key, results in candidates.items()}
+    return {key: results for key, results in kept.items() if results}
 
 
 def from_index(index: Index, keys: Iterable[str], output: str | os.PathLike[str]
@@ -110,10 +132,11 @@ def check_reuse_from(folders: Iterable[str | os.PathLike[str]]) -> tuple[Path, .
 
 
 def look_elsewhere(keys: Iterable[str], output: str | os.PathLike[str],
-                   index: Index | None = None) -> tuple[Found, str | None]:
+                   index: Index | None = None, *, api: str | None = None
+                   ) -> tuple[Found, str | None]:
     """For `plan` and `estimate`: which of `keys` (those a run in `output` would submit)
-    the index knows from outside `output`'s batch with their files still there; and the
-    index's problem, if it could not be read."""
+    the index knows from outside `output`'s batch with their files still there (made on
+    `api`; None: any); and the index's problem, if it could not be read."""
     index = index or Index()
-    found = first_of(from_index(index, keys, output), present)
+    found = first_of(on_api(from_index(index, keys, output), api), present)
     return found, index.problem

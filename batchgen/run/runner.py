@@ -154,7 +154,7 @@ class _Run:
                                 fetches=self.fetches, release=release, family=family,
                                 describe=self.describe, on_denied=self._deny)
         self.reuse = RunReuse(batch, ledger, output, index=options.index, reuse=options.reuse,
-                              reuse_from=options.reuse_from,
+                              reuse_from=options.reuse_from, api=options.api,
                               confirm_again=options.confirm_again)
         self.interrupted = False
         self.denied: AccessDenied | None = None

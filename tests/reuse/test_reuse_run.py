@@ -215,3 +215,24 @@ def test_two_runs_ending_at_once_both_record_their_keys_in_the_index(tmp_path):
         found = Index().lookup(job.key for job in batch.jobs)
         assert {key: [r.output for r in rows] for key, rows in found.items()} == \
             {job.key: [str(batch.output)] for job in batch.jobs}
+
+
+def test_results_made_on_another_api_are_neither_offered_nor_taken(tmp_path):
+    from runkit import client_for, fast_options, make_batch, make_job, run as run_here
+    from runkit import simulator
+
+    sim = simulator()
+    jobs = [make_job(f"a lighthouse, take {n}", duration="5s") for n in range(3)]
+    first = make_batch(tmp_path, jobs)
+    first.output = tmp_path / "first"
+    run_here(first, client_for(sim), api="simulated")
+    asked = []
+    elsewhere = make_batch(tmp_path, jobs)
+    elsewhere.output = tmp_path / "real"
+    summary = run_here(elsewhere, client_for(sim), api="https://api.example.test/v1",
+                       reuse=True, confirm_again=asked.append)
+    assert (summary.reused, summary.submitted, asked) == (0, 3, [])
+    same = make_batch(tmp_path, jobs)
+    same.output = tmp_path / "again"
+    summary = run_here(same, client_for(sim), api="simulated", reuse=True)
+    assert (summary.reused, summary.submitted) == (3, 0)
