@@ -15,6 +15,7 @@ import json
 import math
 import mimetypes
 import os
+import time
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable
@@ -86,6 +87,9 @@ class ScenarioClient:
         self._credentials = Credentials.resolve(api_key, api_secret)
         self.retry = retry
         self._sleep = sleep
+        # Since when every call has failed to connect (monotonic), None while answers come:
+        # the runner ends a run that could not reach the API for too long.
+        self._unreachable_since: float | None = None
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/", auth=BasicAuth(self._credentials), transport=transport,
             timeout=timeout, follow_redirects=False,
@@ -95,6 +99,11 @@ class ScenarioClient:
 
     def __repr__(self) -> str:
         return f"ScenarioClient(base_url={self.base_url!r})"
+
+    def unreachable_for(self) -> float:
+        """Seconds during which every API call failed to connect (0 once one got an answer)."""
+        since = self._unreachable_since
+        return 0.0 if since is None else time.monotonic() - since
 
     async def __aenter__(self) -> "ScenarioClient":
         return self
@@ -284,7 +293,13 @@ class ScenarioClient:
         try:
             response = await self._http.request(method, path, **kw)
         except httpx.TransportError as exc:
+            if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
+                if self._unreachable_since is None:
+                    self._unreachable_since = time.monotonic()
+            elif not isinstance(exc, httpx.PoolTimeout):  # a busy pool says nothing of the API
+                self._unreachable_since = None  # it connected: the API is there
             raise _transport_error(exc, where) from exc
+        self._unreachable_since = None
         if not 200 <= response.status_code < 300:
             raise _status_error(response, where, self._credentials)
         return response

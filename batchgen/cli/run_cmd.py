@@ -204,6 +204,12 @@ def print_summary(summary: RunSummary, stream: Any) -> None:
     if summary.access_denied:
         print(f"stopped: the API refused access ({summary.access_denied}); check the "
               "credentials and the plan, then run the same command again", file=stream)
+    elif summary.unreachable:
+        running = (f"; the {c['running']} jobs already sent are picked up by the next run, not "
+                   "submitted again" if c["running"] else "")
+        print(f"stopped: {summary.unreachable} (check the network and --base-url); the "
+              f"{c['pending']} jobs not sent are pending{running}. Run the same command again "
+              f"once it is reachable:\n  {summary.resume_command}", file=stream)
     elif summary.interrupted:
         running = (f" The {c['running']} jobs still running on the server are picked up by the "
                    "next run, not submitted again." if c["running"] else "")

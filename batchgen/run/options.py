@@ -19,6 +19,7 @@ from batchgen.run.submit import SubmitTiming
 # By default as many generations as the API accepts: the limiter finds the team's
 # ceiling from its 429s (slow start, then the stated or learnt limit); this only bounds it.
 DEFAULT_CONCURRENCY = 1000
+UNREACHABLE_AFTER = 300.0  # seconds of nothing but connect failures before a run gives up
 
 
 @dataclass
@@ -69,3 +70,7 @@ class RunOptions:
     confirm_again: Callable[[Found], None] | None = None
     # The team whose `GET /teams/{id}/limits` states the ceiling up front (SCENARIO_TEAM_ID).
     team_id: str | None = None
+    # Every call failing to connect for this long ends the run (exit 1): jobs never sent
+    # stay pending, jobs on the server are picked up by the next run. Read when the
+    # options are made, so a test can shorten it by setting the module's constant.
+    unreachable_after: float = field(default_factory=lambda: UNREACHABLE_AFTER)

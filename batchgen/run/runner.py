@@ -158,6 +158,7 @@ class _Run:
                               confirm_again=options.confirm_again)
         self.interrupted = False
         self.denied: AccessDenied | None = None
+        self.unreachable: str | None = None
         self.progress: Progress | None = None
 
     async def execute(self) -> RunSummary:
@@ -204,6 +205,7 @@ class _Run:
                     if self.options.handle_signals:
                         outer.start_soon(self._watch_signals)
                     outer.start_soon(self.progress.keep_time)
+                    outer.start_soon(self._watch_connection)
                     await driver.drive_all(plan, self.progress)
                     outer.cancel_scope.cancel()
         except BaseException as exc:
@@ -243,6 +245,19 @@ class _Run:
             self.progress.message(f"the API refused access: {exc.message}; stopping the batch")
         self.driver.stop()
 
+    async def _watch_connection(self) -> None:
+        """End the run once every call has failed to connect for `unreachable_after` s."""
+        probe = getattr(self.client, "unreachable_for", None)
+        if probe is None:
+            return
+        limit = self.options.unreachable_after
+        while probe() < limit:
+            await anyio.sleep(min(1.0, max(limit - probe(), 0.05)))
+        where = getattr(self.client, "base_url", "the API")
+        self.unreachable = f"could not connect to {where} for {limit:g} s"
+        self.progress.message(f"{self.unreachable}; stopping the batch (nothing more is sent)")
+        self.driver.stop()
+
     async def _watch_signals(self) -> None:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async for _ in signals:
@@ -272,6 +287,7 @@ class _Run:
             uploaded=self.uploads.uploaded, downloaded=self.downloader.downloaded, failed=failed,
             download_errors=self.fetches.errors, interrupted=self.interrupted,
             access_denied=self.denied.message if self.denied else None,
+            unreachable=self.unreachable,
             ceiling=state.ceiling, spent=state.spent, elapsed=round(elapsed, 3),
             spent_this_run=round(state.spent - self._spent_before, 6),
             resume_command=self.options.resume_command,

@@ -175,8 +175,10 @@ class Submitter:
                 self._ledger.record({"event": "unsent", "key": job.key})
                 raise
             except ConnectFailed:
-                # Nothing left this machine (the client already retried): the same intent
-                # still holds, so wait and send it again.
+                # Nothing left this machine (the client already retried), so the key is
+                # proved unsent at once: pending if the run stops here, never "running";
+                # the next try writes its own intent.
+                self._ledger.record({"event": "unsent", "key": job.key})
                 log.info("%s: could not connect; sending it again in %.1fs", job.label(), wait)
                 await anyio.sleep(wait)
                 wait = min(wait * 2, self._timing.rate_limit_max_wait)

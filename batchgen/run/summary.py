@@ -31,6 +31,7 @@ class RunSummary:
     download_errors: list[str] = field(default_factory=list)
     interrupted: bool = False
     access_denied: str | None = None
+    unreachable: str | None = None  # why the run stopped when the API could not be reached
     ceiling: int | None = None
     spent: float = 0.0  # creative units of every accepted submission, earlier runs included
     spent_this_run: float = 0.0  # creative units of the submissions this run made

@@ -157,7 +157,7 @@ def test_a_call_that_could_not_connect_is_sent_again_without_waiting_for_recover
     summary = run(batch, CannotConnectOnce(client_for(sim), lose=1, reach=False))
     assert summary.exit_code == 0 and summary.submitted == 1 and summary.resent == 0
     assert [e["event"] for e in events(batch) if e.get("key") == job.key] == [
-        "intent", "intent", "submitted", "succeeded", "file"]
+        "intent", "unsent", "intent", "submitted", "succeeded", "file"]  # proved unsent at once
     assert sim.counters.generate_calls[_body(job)] == 1
 
 
