@@ -23,6 +23,10 @@ PHASES: tuple[tuple[str, float], ...] = (
 )
 PROGRESS_STEPS = 10  # in-progress reports progress in tenths, each step is an update
 
+# Who the simulated team's jobs and assets belong to.
+AUTHOR_ID = "0f5e3a1c9b7d4e2fa6c8b0d1e3f5a7c9"
+OWNER_ID = "team_SimulatedTeam00000000"
+
 FAILURE_MESSAGES = (
     ("The provider failed to generate the video", "Try again; failed jobs are refunded."),
     ("Content moderation rejected the output", "Rephrase the prompt and submit again."),
