@@ -31,22 +31,22 @@ returns None: the job stays running for the next run, never failed by a read err
 
 from __future__ import annotations
 
-import math
 import time
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
 import anyio
 
 from batchgen.errors import AccessDenied, APIError, JobRejected
-from batchgen.jobs import FINAL_STATUSES
+from batchgen.run.polling.assets import AssetCache
 from batchgen.run.polling.predict import EndPredictor
+from batchgen.run.polling.schedule import Schedule
 from batchgen.run.polling.single import unwrap_job
-from batchgen.timestamps import epoch, iso
+from batchgen.run.polling.watchlist import Watch, Watchlist
+from batchgen.timestamps import iso
 
 _ALONE_AT_ONCE = 8  # per-job GETs in flight at once, when falling back
-_REFUSALS = 3  # 429s blamed on early releases before they are turned off
 
 
 class ListClient(Protocol):
@@ -73,73 +73,6 @@ class ListPollTiming:
     page_size: int = 100
 
 
-@dataclass
-class _Watch:
-    job_id: str
-    registered: float
-    last_seen: float
-    done: anyio.Event = field(default_factory=anyio.Event)
-    final: dict[str, Any] | None = None
-    error: BaseException | None = None
-    unreadable: bool = False  # given up for this run: not seen for the grace period
-    expected: float | None = None  # predicted end, client clock
-    latest: float | None = None
-    overdue: bool = False  # a prediction proved wrong: keep to the gap for this job
-    released: bool = False  # on_expected_end was called for it
-    waiters: int = 0
-
-    @property
-    def settled(self) -> bool:
-        return self.final is not None or self.error is not None or self.unreadable
-
-
-class AssetCache:
-    """Download URLs fetched in bulk, handed out once each; a client for the downloader.
-
-    `get_asset` answers from the bulk fetch when it has (or is getting) the asset and
-    asks the API for that asset alone otherwise: a renewed URL after an expired one
-    always comes from the API.
-    """
-
-    def __init__(self, client: ListClient):
-        self._client = client
-        self._assets: dict[str, dict[str, Any]] = {}
-        self._pending: dict[str, anyio.Event] = {}
-        self.hits = 0
-
-    def expect(self, asset_ids: list[str]) -> anyio.Event:
-        """Mark assets as being fetched; returns the event set when the fetch ends."""
-        ready = anyio.Event()
-        for asset_id in asset_ids:
-            self._pending[asset_id] = ready
-        return ready
-
-    def fill(self, asset_ids: list[str], assets: list[dict[str, Any]], ready: anyio.Event) -> None:
-        """Store a bulk answer (possibly empty, after an error) and wake the waiters."""
-        for asset in assets:
-            if isinstance(asset, dict) and asset.get("id") and asset.get("url"):
-                self._assets[str(asset["id"])] = asset
-        for asset_id in asset_ids:
-            if self._pending.get(asset_id) is ready:
-                del self._pending[asset_id]
-        ready.set()
-
-    async def get_asset(self, asset_id: str) -> dict[str, Any]:
-        """The asset from the bulk fetch (waiting for it if under way), else from the API."""
-        pending = self._pending.get(asset_id)
-        if pending is not None:
-            await pending.wait()
-        asset = self._assets.pop(asset_id, None)
-        if asset is not None:
-            self.hits += 1
-            return asset
-        return await self._client.get_asset(asset_id)
-
-    def download(self, url: str) -> AbstractAsyncContextManager[Any]:
-        """The client's download, unchanged."""
-        return self._client.download(url)
-
-
 class ListPoller:
     """Waits for many jobs with shared job-list calls; use as `async with`."""
 
@@ -147,20 +80,14 @@ class ListPoller:
                  clock: Callable[[], float] = time.time,
                  on_expected_end: Callable[[str], None] | None = None):
         self._client = client
-        self.on_expected_end = on_expected_end
-        self.early_release = True
-        self.early_releases = 0
-        self.refusals = 0
         self.timing = timing or ListPollTiming()
-        self._release_margin = self.timing.release_margin
         self._clock = clock
-        self._watched: dict[str, _Watch] = {}
-        self._changed = anyio.Event()
         self.predictor = EndPredictor()
-        self._cursor: float | None = None  # server clock: newest updatedAt seen
-        self._offset = math.inf  # client clock minus server clock, at most
-        self._first_watch: float | None = None
-        self._last_round = -math.inf
+        self.watchlist = Watchlist(self.timing, self.predictor)
+        self._watched = self.watchlist.jobs
+        self._changed = anyio.Event()
+        self.schedule = Schedule(self.timing, self.predictor, self._watched, clock,
+                                 on_expected_end)
         self._list_failing = False
         self._tg: anyio.abc.TaskGroup | None = None
         self.assets = AssetCache(client)
@@ -189,9 +116,8 @@ class ListPoller:
         watch = self._watched.get(job_id)
         if watch is None:
             now = self._clock()
-            watch = self._watched[job_id] = _Watch(job_id, registered=now, last_seen=now)
-            if self._first_watch is None:
-                self._first_watch = self._last_round = now  # first jobs: they just started
+            watch = self._watched[job_id] = Watch(job_id, registered=now, last_seen=now)
+            self.schedule.watching(now)
             self._changed.set()
         watch.waiters += 1
         try:
@@ -207,14 +133,8 @@ class ListPoller:
 
     def refused(self) -> None:
         """The API refused a submission after slots were freed by prediction: the
-        predictions were early. Wait twice as long past them; the third time, stop.
-        Without an early release so far, the refusal is not about predictions."""
-        if not self.early_releases:
-            return
-        self.refusals += 1
-        self._release_margin *= 2
-        if self.refusals >= _REFUSALS:
-            self.early_release = False
+        predictions were early (see `Schedule.refused`)."""
+        self.schedule.refused()
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -224,11 +144,11 @@ class ListPoller:
                 self._changed = anyio.Event()
                 await self._changed.wait()
                 continue
-            due = self.next_round()
-            delay = min(due, self._next_release()) - self._clock()
+            due = self.schedule.next_round()
+            delay = min(due, self.schedule.next_release()) - self._clock()
             if delay > 0:
                 await anyio.sleep(delay)
-            self._release_due()
+            self.schedule.release_due()
             if self._watched and self._clock() >= due:
                 try:
                     await self._round()
@@ -238,63 +158,9 @@ class ListPoller:
                         watch.error = exc
                     await self._settle()
 
-    def next_round(self) -> float:
-        """When the next list call is due (client clock)."""
-        t = self.timing
-        gap = self._gap()
-        due = self._last_round + gap
-        ends = sorted(w.latest for w in self._watched.values()
-                      if w.latest is not None and not w.overdue)
-        if ends:
-            gather = min(gap, self._gather())
-            cluster = [e for e in ends if e <= ends[0] + gather]
-            due = min(due, cluster[-1] + t.margin)
-        return max(due, self._last_round + t.min_gap)
-
-    def _gap(self) -> float:
-        """The pace for jobs nobody can predict: half a typical life, or before any job
-        finished, half the time the first one has been watched."""
-        t = self.timing
-        life = self.predictor.typical_life()
-        if life is not None:
-            gap = life / 2
-        else:
-            gap = (self._clock() - (self._first_watch or self._clock())) / 2
-        return min(t.interval, max(t.min_gap, gap))
-
-    def _gather(self) -> float:
-        """How long it takes about `ends_per_round` of the watched jobs to end."""
-        life = self.predictor.typical_life()
-        if life is None:
-            return self.timing.min_gap
-        gather = self.timing.ends_per_round * life / max(1, len(self._watched))
-        return min(self.timing.gather_max, gather)
-
-    def _next_release(self) -> float:
-        if self.on_expected_end is None or not self.early_release:
-            return math.inf
-        return min((w.latest + self._release_margin for w in self._watched.values()
-                    if self._releasable(w)), default=math.inf)
-
-    @staticmethod
-    def _releasable(watch: _Watch) -> bool:
-        return (watch.latest is not None and not watch.overdue and not watch.released
-                and not watch.settled)
-
-    def _release_due(self) -> None:
-        """Tell the runner which jobs have (by prediction) just ended: their slots are free."""
-        if self.on_expected_end is None or not self.early_release:
-            return
-        now = self._clock()
-        for watch in list(self._watched.values()):
-            if self._releasable(watch) and now >= watch.latest + self._release_margin:
-                watch.released = True
-                self.early_releases += 1
-                self.on_expected_end(watch.job_id)
-
     async def _round(self) -> None:
         started = self._clock()
-        self._last_round = started
+        self.schedule.round_at(started)
         try:
             jobs = await self._list()
             self._list_failing = False
@@ -304,35 +170,25 @@ class ListPoller:
             jobs, self._list_failing = [], True
         arrived = self._clock()
         for job in jobs:
-            self._observe(job, started, arrived)
-        alone = [w for w in self._watched.values() if not w.settled and (
-            self._list_failing or started - w.last_seen >= self.timing.stale_after)]
+            self.watchlist.observe(job, started, arrived)
+        alone = self.watchlist.to_ask_alone(started, self._list_failing)
         if alone:
             limiter = anyio.CapacityLimiter(_ALONE_AT_ONCE)
 
-            async def ask(watch: _Watch) -> None:
+            async def ask(watch: Watch) -> None:
                 async with limiter:
                     await self._ask_alone(watch, started)
 
             async with anyio.create_task_group() as tg:
                 for watch in alone:
                     tg.start_soon(ask, watch)
-        for watch in self._watched.values():
-            if not watch.settled and watch.latest is not None and started >= watch.latest:
-                watch.overdue = True  # the prediction was wrong for this job
-            if not watch.settled and started - watch.last_seen >= self.timing.unreadable_grace:
-                watch.unreadable = True
+        self.watchlist.after_round(started)
         await self._settle()
 
     async def _list(self) -> list[dict[str, Any]]:
         # updatedAfter needs a type filter (the API's documented rule): these are custom jobs.
-        filters: dict[str, Any] = {"type": "custom", "page_size": self.timing.page_size}
-        if self._cursor is not None:
-            filters["updated_after"] = iso(self._cursor - self.timing.overlap)
-        else:
-            # Nothing seen yet: reach back to just before the first job was watched.
-            first = min(w.registered for w in self._watched.values())
-            filters["updated_after"] = iso(first - self.timing.overlap - self.timing.interval)
+        filters: dict[str, Any] = {"type": "custom", "page_size": self.timing.page_size,
+                                   "updated_after": iso(self.watchlist.updated_after())}
         found: list[dict[str, Any]] = []
         token = None
         while True:
@@ -342,7 +198,7 @@ class ListPoller:
             if not token:
                 return found
 
-    async def _ask_alone(self, watch: _Watch, now: float) -> None:
+    async def _ask_alone(self, watch: Watch, now: float) -> None:
         self.job_calls += 1
         try:
             job = await self._client.get_job(watch.job_id)
@@ -354,38 +210,11 @@ class ListPoller:
             raise
         except APIError:
             return  # try again at a later round; the job keeps running meanwhile
-        self._observe(unwrap_job(job), now, self._clock())
-
-    def _observe(self, job: dict[str, Any], now: float, arrived: float) -> None:
-        updated = epoch(job.get("updatedAt"))
-        if updated is not None:
-            self._cursor = updated if self._cursor is None else max(self._cursor, updated)
-            # The update happened before the answer arrived: this bounds the clock
-            # offset from above, so predictions err late, never early.
-            self._offset = min(self._offset, arrived - updated)
-        watch = self._watched.get(str(job.get("jobId")))
-        if job.get("status") in FINAL_STATUSES:
-            self.predictor.finished(job)
-            if watch is not None and not watch.settled:
-                watch.last_seen, watch.final = now, job
-            return
-        if watch is None or watch.settled:
-            return
-        watch.last_seen = now
-        predicted = self.predictor.observe(job)
-        if predicted is not None and not watch.overdue and math.isfinite(self._offset):
-            watch.expected = predicted.expected + self._offset
-            watch.latest = predicted.latest + self._offset
+        self.watchlist.observe(unwrap_job(job), now, self._clock())
 
     async def _settle(self) -> None:
         """Hand settled jobs to their waiters, then fetch their download URLs in one call."""
-        finished = [w for w in self._watched.values() if w.settled]
-        asset_ids: list[str] = []
-        for watch in finished:
-            del self._watched[watch.job_id]
-            self.predictor.forget(watch.job_id)
-            if watch.final is not None and watch.final.get("status") == "success":
-                asset_ids += [str(a) for a in (watch.final.get("metadata") or {}).get("assetIds") or []]
+        finished, asset_ids = self.watchlist.take_settled()
         ready = self.assets.expect(asset_ids) if asset_ids else None
         for watch in finished:
             watch.done.set()

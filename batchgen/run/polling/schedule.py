@@ -1,0 +1,113 @@
+"""When the batched poller asks, and when it frees a slot early.
+
+The rules are those of `batched.py`'s docstring: a list call just after a cluster of
+latest predicted ends (at most `gather_max` long), else at half a typical job's life,
+between `min_gap` and `interval`; a slot freed `release_margin` after a job's latest
+predicted end, a margin each blamed 429 doubles until the third turns it off. Only the
+clock and the predictions decide, so it is tested without any API.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Callable
+
+from batchgen.run.polling.predict import EndPredictor
+from batchgen.run.polling.watchlist import Watch
+
+if TYPE_CHECKING:
+    from batchgen.run.polling.batched import ListPollTiming
+
+_REFUSALS = 3  # 429s blamed on early releases before they are turned off
+
+
+class Schedule:
+    """The timing of the poller's rounds and early releases over its watched jobs."""
+
+    def __init__(self, timing: ListPollTiming, predictor: EndPredictor, watched: dict[str, Watch],
+                 clock: Callable[[], float], on_expected_end: Callable[[str], None] | None):
+        self.timing = timing
+        self.predictor = predictor
+        self.on_expected_end = on_expected_end
+        self.early_release = True
+        self.early_releases = 0
+        self.refusals = 0
+        self._release_margin = timing.release_margin
+        self._watched = watched
+        self._clock = clock
+        self._first_watch: float | None = None
+        self._last_round = -math.inf
+
+    def watching(self, now: float) -> None:
+        """A job is now watched: the first jobs just started, so the gap starts from them."""
+        if self._first_watch is None:
+            self._first_watch = self._last_round = now
+
+    def round_at(self, now: float) -> None:
+        """A list call starts now."""
+        self._last_round = now
+
+    def next_round(self) -> float:
+        """When the next list call is due (client clock)."""
+        t = self.timing
+        gap = self._gap()
+        due = self._last_round + gap
+        ends = sorted(w.latest for w in self._watched.values()
+                      if w.latest is not None and not w.overdue)
+        if ends:
+            gather = min(gap, self._gather())
+            cluster = [e for e in ends if e <= ends[0] + gather]
+            due = min(due, cluster[-1] + t.margin)
+        return max(due, self._last_round + t.min_gap)
+
+    def _gap(self) -> float:
+        """The pace for jobs nobody can predict: half a typical life, or before any job
+        finished, half the time the first one has been watched."""
+        t = self.timing
+        life = self.predictor.typical_life()
+        if life is not None:
+            gap = life / 2
+        else:
+            gap = (self._clock() - (self._first_watch or self._clock())) / 2
+        return min(t.interval, max(t.min_gap, gap))
+
+    def _gather(self) -> float:
+        """How long it takes about `ends_per_round` of the watched jobs to end."""
+        life = self.predictor.typical_life()
+        if life is None:
+            return self.timing.min_gap
+        gather = self.timing.ends_per_round * life / max(1, len(self._watched))
+        return min(self.timing.gather_max, gather)
+
+    def next_release(self) -> float:
+        if self.on_expected_end is None or not self.early_release:
+            return math.inf
+        return min((w.latest + self._release_margin for w in self._watched.values()
+                    if self._releasable(w)), default=math.inf)
+
+    @staticmethod
+    def _releasable(watch: Watch) -> bool:
+        return (watch.latest is not None and not watch.overdue and not watch.released
+                and not watch.settled)
+
+    def release_due(self) -> None:
+        """Tell the runner which jobs have (by prediction) just ended: their slots are free."""
+        if self.on_expected_end is None or not self.early_release:
+            return
+        now = self._clock()
+        for watch in list(self._watched.values()):
+            if self._releasable(watch) and now >= watch.latest + self._release_margin:
+                watch.released = True
+                self.early_releases += 1
+                self.on_expected_end(watch.job_id)
+
+    def refused(self) -> None:
+        """The API refused a submission after slots were freed by prediction: the
+        predictions were early. Wait twice as long past them; the third time, stop.
+        Without an early release so far, the refusal is not about predictions."""
+        if not self.early_releases:
+            return
+        self.refusals += 1
+        self._release_margin *= 2
+        if self.refusals >= _REFUSALS:
+            self.early_release = False

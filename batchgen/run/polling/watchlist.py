@@ -1,0 +1,107 @@
+"""What the batched poller knows of the jobs it waits for, apart from the calls it makes.
+
+Each report of a job (from the list or asked alone) moves the list's cursor (the newest
+`updatedAt` seen), bounds the clock offset between client and server, and gives the job
+a predicted end; a job unseen too long is asked for alone, then given up for this run.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from batchgen.jobs import FINAL_STATUSES
+from batchgen.run.polling.predict import EndPredictor
+from batchgen.timestamps import epoch
+
+if TYPE_CHECKING:
+    from batchgen.run.polling.batched import ListPollTiming
+
+
+@dataclass
+class Watch:
+    """One job the poller waits for, and what it knows of its end."""
+
+    job_id: str
+    registered: float
+    last_seen: float
+    done: anyio.Event = field(default_factory=anyio.Event)
+    final: dict[str, Any] | None = None
+    error: BaseException | None = None
+    unreadable: bool = False  # given up for this run: not seen for the grace period
+    expected: float | None = None  # predicted end, client clock
+    latest: float | None = None
+    overdue: bool = False  # a prediction proved wrong: keep to the gap for this job
+    released: bool = False  # on_expected_end was called for it
+    waiters: int = 0
+
+    @property
+    def settled(self) -> bool:
+        return self.final is not None or self.error is not None or self.unreadable
+
+
+class Watchlist:
+    """The watched jobs by jobId, and what their reports taught."""
+
+    def __init__(self, timing: ListPollTiming, predictor: EndPredictor):
+        self.timing = timing
+        self.predictor = predictor
+        self.jobs: dict[str, Watch] = {}
+        self._cursor: float | None = None  # server clock: newest updatedAt seen
+        self._offset = math.inf  # client clock minus server clock, at most
+
+    def updated_after(self) -> float:
+        """Where the next list call starts (server clock), a little behind what was seen."""
+        if self._cursor is not None:
+            return self._cursor - self.timing.overlap
+        # Nothing seen yet: reach back to just before the first job was watched.
+        first = min(w.registered for w in self.jobs.values())
+        return first - self.timing.overlap - self.timing.interval
+
+    def observe(self, job: dict[str, Any], now: float, arrived: float) -> None:
+        updated = epoch(job.get("updatedAt"))
+        if updated is not None:
+            self._cursor = updated if self._cursor is None else max(self._cursor, updated)
+            # The update happened before the answer arrived: this bounds the clock
+            # offset from above, so predictions err late, never early.
+            self._offset = min(self._offset, arrived - updated)
+        watch = self.jobs.get(str(job.get("jobId")))
+        if job.get("status") in FINAL_STATUSES:
+            self.predictor.finished(job)
+            if watch is not None and not watch.settled:
+                watch.last_seen, watch.final = now, job
+            return
+        if watch is None or watch.settled:
+            return
+        watch.last_seen = now
+        predicted = self.predictor.observe(job)
+        if predicted is not None and not watch.overdue and math.isfinite(self._offset):
+            watch.expected = predicted.expected + self._offset
+            watch.latest = predicted.latest + self._offset
+
+    def to_ask_alone(self, started: float, list_failing: bool) -> list[Watch]:
+        """Jobs the list has not reported for `stale_after` (all of them while it fails)."""
+        return [w for w in self.jobs.values() if not w.settled and (
+            list_failing or started - w.last_seen >= self.timing.stale_after)]
+
+    def after_round(self, started: float) -> None:
+        """Predictions a round proved wrong, and jobs unseen for the grace period."""
+        for watch in self.jobs.values():
+            if not watch.settled and watch.latest is not None and started >= watch.latest:
+                watch.overdue = True  # the prediction was wrong for this job
+            if not watch.settled and started - watch.last_seen >= self.timing.unreadable_grace:
+                watch.unreadable = True
+
+    def take_settled(self) -> tuple[list[Watch], list[str]]:
+        """Remove the settled jobs; they and the asset ids of those that succeeded."""
+        finished = [w for w in self.jobs.values() if w.settled]
+        asset_ids: list[str] = []
+        for watch in finished:
+            del self.jobs[watch.job_id]
+            self.predictor.forget(watch.job_id)
+            if watch.final is not None and watch.final.get("status") == "success":
+                asset_ids += [str(a) for a in (watch.final.get("metadata") or {}).get("assetIds") or []]
+        return finished, asset_ids
