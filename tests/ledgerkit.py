@@ -1,6 +1,46 @@
-"""A small sweep manifest and the ledger events of one job's life, for status tests."""
+"""Ledger events written by hand: one key's events one by one (replay and decision
+tests), a small sweep manifest and the events of one job's whole life (status tests)."""
 
 from __future__ import annotations
+
+from batchgen.jobs import Job
+from batchgen.ledger.state import replay
+
+KEY = "0123456789abcdef"
+BODY = {"prompt": "a knight", "duration": "5s"}
+
+
+def intent(key=KEY, t="2026-01-01T00:00:00.000Z", **extra):
+    return {"event": "intent", "t": t, "key": key, "id": "knight", "sample": 1, "body": BODY, **extra}
+
+
+def submitted(key=KEY, job_id="job_1", cost=20, t="2026-01-01T00:00:01.000Z"):
+    return {"event": "submitted", "t": t, "key": key, "jobId": job_id, "cost": cost}
+
+
+def succeeded(key=KEY, job_id="job_1", assets=("asset_1",), t="2026-01-01T00:01:00.000Z"):
+    return {"event": "succeeded", "t": t, "key": key, "jobId": job_id, "assetIds": list(assets),
+            "cost": 20}
+
+
+def file(key=KEY, asset="asset_1", path="knight/1.mp4", sha="a" * 64):
+    return {"event": "file", "t": "2026-01-01T00:01:05.000Z", "key": key, "assetId": asset,
+            "path": path, "bytes": 10, "sha256": sha}
+
+
+def failed(key=KEY, job_id="job_1", error="provider failure", hint="try again"):
+    return {"event": "failed", "t": "2026-01-01T00:02:00.000Z", "key": key, "jobId": job_id,
+            "error": error, "hint": hint}
+
+
+def job(key=KEY) -> Job:
+    return Job(key=key, id="knight", index=1, sample=1, model="model_luma-ray-3-2",
+               prompt="a knight", params={"duration": "5s"})
+
+
+def state_of(*events):
+    return replay(events).jobs[KEY]
+
 
 MANIFEST = """\
 version: 1

@@ -1,9 +1,8 @@
-"""Ledger events -> the state of every job, and the pure decision of its next step.
+"""Ledger events -> the state of every job.
 
 Replay is incremental (`LedgerState.apply`), so a runner keeps one state in memory and
-applies each event it appends. Nothing here does I/O or reads a clock: whether a job
-is submitted, recovered, polled, downloaded or left alone is a plain function of what
-the ledger says, testable with hand-written events.
+applies each event it appends. Nothing here does I/O or reads a clock; what a run does
+next with a job is decided from this state by `run/decisions.py`.
 
 Per-key states:
     pending    nothing recorded, or recovery proved the intent never reached the API
@@ -16,11 +15,9 @@ Per-key states:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
 from typing import Any, Iterable
 
 from batchgen.errors import LedgerError
-from batchgen.jobs import Job
 from batchgen.durable import paused_gc
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
@@ -250,39 +247,3 @@ def replay(events: Iterable[dict[str, Any]], state: LedgerState | None = None) -
 def _missing_field(event: dict[str, Any], missing: KeyError) -> LedgerError:
     return LedgerError(f"a {event.get('event')!r} ledger event (t={event.get('t')}) has no "
                        f"{missing} field; repair or remove that line, then try again")
-
-
-class Step(str, Enum):
-    """What a run does next with one job."""
-
-    SUBMIT = "submit"  # nothing sent yet (or --retry-failed): upload frames, write intent, generate
-    RECOVER = "recover"  # intent written, answer lost: find the job by listing before resending
-    POLL = "poll"  # the API has the job: wait for it to finish
-    DOWNLOAD = "download"  # generated, but some file is missing or unverified
-    DONE = "done"  # succeeded and every file in place
-    SKIP_FAILED = "skip-failed"  # failed before; only --retry-failed submits it again
-
-
-SUBMIT, RECOVER, POLL, DOWNLOAD, DONE, SKIP_FAILED = Step
-
-
-def next_step(job: Job, ks: KeyState | None, *, retry_failed: bool) -> Step:
-    """The next step for `job` given its ledger state `ks` (None: never seen).
-
-    DONE trusts the ledger; whether the recorded files are still intact on disk is
-    I/O, checked by the runner at the edge (`Downloader.missing`).
-    """
-    if ks is not None and ks.key != job.key:
-        raise ValueError(f"ledger state of key {ks.key} given for job {job.label()} "
-                         f"(key {job.key})")
-    if ks is None or ks.state == PENDING:
-        return SUBMIT
-    if ks.state == FAILED:
-        return SUBMIT if retry_failed else SKIP_FAILED
-    if ks.state == SUCCEEDED:
-        return DONE
-    if ks.generated:
-        return DOWNLOAD
-    if ks.job_id is None:
-        return RECOVER
-    return POLL

@@ -16,11 +16,11 @@ from typing import Any, Callable
 import anyio
 
 from batchgen.jobs import Job
-from batchgen.ledger.state import Step
 from batchgen.reuse.index import Index
 from batchgen.reuse.sources import Found, first_of, from_folders, from_index, ledger_results, \
     on_api, per_folder, present
 from batchgen.reuse.take import intact, reused_event, take
+from batchgen.run.decisions import Step
 from batchgen.run.journal import RunLedger
 
 

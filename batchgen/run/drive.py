@@ -1,7 +1,7 @@
 """Taking each job of a run through its steps: recover, submit, poll, download.
 
 `JobDriver` runs one task per job in a task group, each holding a `Limiter` slot while
-its generation is in flight; `state.next_step` decides every step from the ledger, so a
+its generation is in flight; `decisions.next_step` decides every step from the ledger, so a
 job that cannot go on (an API error, an unreadable job) just stops where the next run
 picks it up.
 """
@@ -17,7 +17,8 @@ import anyio
 from batchgen.errors import AccessDenied, APIError, AssetNotReady, JobRejected
 from batchgen.jobs import Job
 from batchgen.ledger.family import Family
-from batchgen.ledger.state import FAILED, KeyState, Step, next_step
+from batchgen.ledger.state import FAILED, KeyState
+from batchgen.run.decisions import Step, final_event, next_step, rejected_event
 from batchgen.run.download import Downloader, DownloadFailed
 from batchgen.run.holds import BudgetHolds
 from batchgen.run.journal import RunLedger
@@ -222,23 +223,14 @@ class JobDriver:
         try:
             final = await self.poller.wait_final(job_id)
         except JobRejected as exc:
-            self.ledger.record({"event": "failed", "key": job.key, "jobId": job_id,
-                                "error": exc.message, "hint": exc.hint, "status": exc.status})
+            self.ledger.record(rejected_event(job.key, job_id, exc))
             return True
         if final is None:
             progress.message(f"{self.describe(job)}: the API has not shown job {job_id} "
                              "for a long while; it stays running and the next run asks "
                              "again")
             return False
-        meta = final.get("metadata") or {}
-        cost = (final.get("billing") or {}).get("cuCost")
-        if final.get("status") == "success":
-            self.ledger.record({"event": "succeeded", "key": job.key, "jobId": job_id,
-                                "assetIds": list(meta.get("assetIds") or []), "cost": cost})
+        event = self.ledger.record(final_event(job.key, job_id, final))
+        if event["event"] == "succeeded":
             progress.succeeded(job, job_id)
-        else:
-            status = final.get("status")
-            self.ledger.record({"event": "failed", "key": job.key, "jobId": job_id,
-                                "error": meta.get("error") or f"the job ended with status {status}",
-                                "hint": meta.get("hint"), "jobStatus": status})
         return True

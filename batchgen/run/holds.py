@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from batchgen.jobs import Job
-from batchgen.ledger.state import LedgerState, Step
+from batchgen.ledger.state import LedgerState
+from batchgen.run.decisions import Step
 from batchgen.run.budget import Budget, at_stake
 from batchgen.run.estimate import Estimate, estimate
 

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from batchgen.jobs import Job
 from batchgen.run.budget import format_cu
-from batchgen.ledger.state import Step
+from batchgen.run.decisions import Step
 
 WAITING, SUBMITTING, ON_SERVER, SUCCEEDED, DOWNLOADED, FAILED = (
     "waiting", "submitting", "on server", "succeeded", "downloaded", "failed")

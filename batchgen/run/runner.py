@@ -3,7 +3,7 @@
     summary = await run_batch(batch, client, options=RunOptions(concurrency=8))
 
 `run_batch` takes the output folder's lock, replays its ledger and drives every job
-that is not done yet through the steps `state.next_step` decides: recover a lost
+that is not done yet through the steps `decisions.next_step` decides: recover a lost
 answer, submit, poll, download. Each job is one task in an anyio task group; a
 `Limiter` bounds the generations in flight. Everything the run learns is appended to
 the ledger before it is relied on, so the run can stop at any moment (Ctrl-C, kill -9,
@@ -27,9 +27,10 @@ from batchgen.jobs import Job, LocalFrame, job_label
 from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
 from batchgen.ledger.family import Family
 from batchgen.ledger.lock import OutputLock
-from batchgen.ledger.state import Step, replay
+from batchgen.ledger.state import replay
 from batchgen.ledger.status import write_batch_snapshot
 from batchgen.reuse.run import RunReuse
+from batchgen.run.decisions import Step
 from batchgen.run.download import Downloader
 from batchgen.run.drive import EarlyRelease, Fetches, JobDriver
 from batchgen.run.holds import BudgetHolds

@@ -3,8 +3,9 @@ worse) never turns a key the API already has into an "unsent" one paid for again
 
 from __future__ import annotations
 
-from batchgen.ledger.state import DONE, POLL, RECOVER, next_step, replay
-from test_state import BODY, KEY, failed, file, intent, job, submitted, succeeded
+from batchgen.ledger.state import replay
+from batchgen.run.decisions import DONE, POLL, RECOVER, next_step
+from ledgerkit import BODY, KEY, failed, file, intent, job, submitted, succeeded
 
 LATER = "2026-01-01T00:05:00.000Z"
 

@@ -1,49 +1,12 @@
-"""Replaying ledger events into per-key states, and the pure next-step decision."""
+"""Replaying ledger events into per-key states."""
 
 from __future__ import annotations
 
 import pytest
 
 from batchgen.errors import LedgerError
-from batchgen.jobs import Job
-from batchgen.ledger.state import (DONE, DOWNLOAD, POLL, RECOVER, SKIP_FAILED, SUBMIT, LedgerState,
-                            Step, next_step, replay)
-
-KEY = "0123456789abcdef"
-BODY = {"prompt": "a knight", "duration": "5s"}
-
-
-def intent(key=KEY, t="2026-01-01T00:00:00.000Z", **extra):
-    return {"event": "intent", "t": t, "key": key, "id": "knight", "sample": 1, "body": BODY, **extra}
-
-
-def submitted(key=KEY, job_id="job_1", cost=20, t="2026-01-01T00:00:01.000Z"):
-    return {"event": "submitted", "t": t, "key": key, "jobId": job_id, "cost": cost}
-
-
-def succeeded(key=KEY, job_id="job_1", assets=("asset_1",), t="2026-01-01T00:01:00.000Z"):
-    return {"event": "succeeded", "t": t, "key": key, "jobId": job_id, "assetIds": list(assets),
-            "cost": 20}
-
-
-def file(key=KEY, asset="asset_1", path="knight/1.mp4", sha="a" * 64):
-    return {"event": "file", "t": "2026-01-01T00:01:05.000Z", "key": key, "assetId": asset,
-            "path": path, "bytes": 10, "sha256": sha}
-
-
-def failed(key=KEY, job_id="job_1", error="provider failure", hint="try again"):
-    return {"event": "failed", "t": "2026-01-01T00:02:00.000Z", "key": key, "jobId": job_id,
-            "error": error, "hint": hint}
-
-
-def job(key=KEY) -> Job:
-    return Job(key=key, id="knight", index=1, sample=1, model="model_luma-ray-3-2",
-               prompt="a knight", params={"duration": "5s"})
-
-
-def state_of(*events):
-    return replay(events).jobs[KEY]
-
+from batchgen.ledger.state import LedgerState, replay
+from ledgerkit import BODY, KEY, failed, file, intent, state_of, submitted, succeeded
 
 # --- replay -------------------------------------------------------------------------
 
@@ -156,62 +119,3 @@ def test_incremental_apply_matches_replay():
 def test_an_event_missing_its_key_is_a_ledger_error():
     with pytest.raises(LedgerError, match="'submitted' ledger event .* no 'key'"):
         replay([{"event": "submitted", "t": "x", "jobId": "job_1"}])
-
-
-# --- next_step ----------------------------------------------------------------------
-
-def test_a_job_the_ledger_never_saw_is_submitted():
-    assert next_step(job(), None, retry_failed=False) is SUBMIT
-
-
-def test_a_pending_job_is_submitted():
-    assert next_step(job(), state_of(intent(), {"event": "unsent", "key": KEY}),
-                     retry_failed=False) is SUBMIT
-
-
-def test_an_intent_without_an_answer_is_recovered_never_resubmitted():
-    assert next_step(job(), state_of(intent()), retry_failed=True) is RECOVER
-
-
-def test_a_job_with_a_job_id_is_polled():
-    assert next_step(job(), state_of(intent(), submitted()), retry_failed=False) is POLL
-
-
-def test_a_recovered_job_is_polled():
-    ks = state_of(intent(), {"event": "recovered", "key": KEY, "jobId": "job_9"})
-    assert next_step(job(), ks, retry_failed=False) is POLL
-
-
-def test_a_generated_job_with_missing_files_is_downloaded():
-    assert next_step(job(), state_of(intent(), submitted(), succeeded()),
-                     retry_failed=False) is DOWNLOAD
-
-
-def test_a_succeeded_job_with_intact_files_is_done():
-    ks = state_of(intent(), submitted(), succeeded(), file())
-    assert next_step(job(), ks, retry_failed=False) is DONE
-
-
-def test_a_failed_job_is_skipped_without_retry_failed():
-    assert next_step(job(), state_of(intent(), submitted(), failed()),
-                     retry_failed=False) is SKIP_FAILED
-
-
-def test_a_failed_job_is_submitted_again_with_retry_failed():
-    assert next_step(job(), state_of(intent(), submitted(), failed()),
-                     retry_failed=True) is SUBMIT
-
-
-def test_retry_failed_never_resubmits_a_succeeded_or_running_job():
-    assert next_step(job(), state_of(intent(), submitted()), retry_failed=True) is POLL
-    assert next_step(job(), state_of(intent(), submitted(), succeeded(), file()),
-                     retry_failed=True) is DONE
-
-
-def test_a_state_of_another_key_is_refused():
-    with pytest.raises(ValueError, match="key"):
-        next_step(job(key="ffffffffffffffff"), state_of(intent()), retry_failed=False)
-
-
-def test_steps_are_the_documented_names():
-    assert [s.name for s in Step] == ["SUBMIT", "RECOVER", "POLL", "DOWNLOAD", "DONE", "SKIP_FAILED"]

@@ -7,7 +7,7 @@ import re
 
 import anyio
 
-from batchgen.ledger.state import Step
+from batchgen.run.decisions import Step
 from batchgen.run.progress import Progress
 from runkit import make_job
 
