@@ -138,7 +138,7 @@ def test_multipart_upload_parses_in_every_step(world):
 
 
 def test_team_limits_parse(world):
-    from batchgen.simulator.app import OWNER_ID
+    from batchgen.simulator.state import OWNER_ID
     sim, _, sdk = world
     answer = sdk.teams.retrieve_limits(OWNER_ID)
     assert answer.limits.parallel_custom_jobs == sim.ceiling

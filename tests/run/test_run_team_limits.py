@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 import sdkcontract
-from batchgen.simulator.app import OWNER_ID
+from batchgen.simulator.state import OWNER_ID
 from runkit import FAST_RETRY, KEY, SECRET, client_for, events, make_batch, make_job, run, simulator
 from batchgen.api import ScenarioClient
 
