@@ -126,14 +126,10 @@ class Submitter:
         except JobRejected as exc:
             self._fail(job, exc)
             return None
-        body_id = canonical_json(body)
-        self._bodies.enter(body_id, body)
-        try:
-            return await self._send(job, body)
-        finally:
-            self._bodies.leave(body_id)
+        return await self._send(job, body)
 
     async def _send(self, job: Job, body: dict) -> str | None:
+        body_id = canonical_json(body)
         wait = self._timing.rate_limit_wait
         while True:
             # An intent before every call, resends after a 429 included: recovery measures
@@ -145,6 +141,10 @@ class Submitter:
                 # so that a hung call cannot hold the interruption up.
                 shield = anyio.move_on_after(self._timing.answer_grace, shield=True)
                 self._shields.add(shield)
+                # Busy only while the call is out: waiting after a 429 (no job was made),
+                # it must not stop another sample's recovery, which may hold the slot
+                # this job waits for (the two waited on each other for ever).
+                self._bodies.enter(body_id, body)
                 try:
                     async with self._limiter.calling():
                         with shield:
@@ -158,6 +158,7 @@ class Submitter:
                             self._limiter.accepted()
                             return job_id
                 finally:
+                    self._bodies.leave(body_id)
                     self._shields.discard(shield)
                 log.info("%s: interrupted before its answer came; it is recovered from the "
                          "job list later", job.label())

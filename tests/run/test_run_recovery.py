@@ -11,9 +11,10 @@ from batchgen.api import ConnectFailed
 from batchgen.errors import AmbiguousSubmission
 from batchgen.jobs import canonical_json
 from batchgen.run.echo import echo_match
+from batchgen.run.runner import run_batch
 from batchgen.run.submit import InFlightBodies
-from runkit import (client_for, crashed_after_submitting, events, intent_only, make_batch,
-                    make_job, run, sha256_of, simulator)
+from runkit import (client_for, crashed_after_submitting, events, fast_options, intent_only,
+                    make_batch, make_job, run, sha256_of, simulator)
 
 
 class LosesAnswers:
@@ -210,3 +211,28 @@ def test_a_job_an_inflight_call_may_have_made_is_not_claimed_on_a_tolerant_match
     assert not bodies.could_be({"prompt": "p"}, besides=canonical_json(flying))
     bodies.leave(canonical_json(flying))
     assert not bodies.could_be({"prompt": "p"}, besides="lost")
+
+
+def test_a_sample_waiting_after_a_429_does_not_stall_its_twins_recovery(tmp_path):
+    # Sample 2's answer was lost in a crash (it holds a slot while it is recovered);
+    # sample 1 is sent, gets a 429 stating a ceiling of 1 and queues again for a slot.
+    # While it waits no call of that body is out, so the recovery may decide: before,
+    # it waited for the body to be free and sample 1 for its slot, for ever.
+    sim = simulator(ceiling=1)
+    first, second = make_job("a lantern over a lake"), make_job("a lantern over a lake", sample=2)
+    batch = make_batch(tmp_path, [first, second])
+    intent_only(batch, second)
+
+    async def block_the_ceiling() -> None:
+        async with client_for(sim) as client:
+            await client.generate(first.model, {"prompt": "another job of the team"})
+
+    async def run_within_a_bound() -> Any:
+        async with client_for(sim) as client:
+            with anyio.fail_after(20):  # a TimeoutError is the stall
+                return await run_batch(batch, client, options=fast_options(concurrency=2))
+
+    anyio.run(block_the_ceiling)
+    summary = anyio.run(run_within_a_bound)
+    assert summary.counts["succeeded"] == 2
+    assert sim.counters.jobs_created[_body(first)] == 2
