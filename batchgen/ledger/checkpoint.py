@@ -35,7 +35,7 @@ import msgspec
 from batchgen.durable import paused_gc
 from batchgen.ledger.events import EventReader
 from batchgen.ledger.lock import process_alive
-from batchgen.ledger.state import PENDING, KeyState, LedgerState, replay
+from batchgen.ledger.state import PENDING, RUNNING, KeyState, LedgerState, replay
 
 VERSION = 6  # 1: one document, no briefs; 2, 3: briefs with fewer fields; 4: KeyStates twice; 5: no reused_from
 MIN_BYTES = 4 << 20
@@ -98,14 +98,19 @@ class Brief(msgspec.Struct, array_like=True, gc=False):
                    ks.reused_from)
 
     def key_state(self, rest: _Rest | None = None) -> KeyState:
-        """The KeyState, whole with `rest`; without, exact but for the body, status and
-        ambiguity (enough to replay later events on). Positional, in KeyState's field
-        order: load_state makes 100,000 of them."""
+        """The KeyState, whole with `rest`; without, exact but for the body and status
+        (enough to replay later events on). Positional, in KeyState's field order:
+        load_state makes 100,000 of them."""
+        # Without `rest`, ambiguity follows from the brief: an intent and nothing since
+        # (no jobId, no answer, no success). A resend's intent after a 429 reads it.
+        ambiguous = rest.ambiguous if rest else (
+            self.state == RUNNING and self.job_id is None and self.submitted_t is None
+            and not self.generated)
         return KeyState(self.key, self.id, self.sample, self.state, self.job_id,
                         rest.body if rest else None, self.intent_t, self.submitted_t,
                         self.finished_t, list(self.asset_ids), list(self.files), self.error,
                         self.hint, rest.status if rest else None, self.cost,
-                        rest.ambiguous if rest else False, self.generated, self.reused_from)
+                        ambiguous, self.generated, self.reused_from)
 
 
 class _BriefCheckpoint(msgspec.Struct):

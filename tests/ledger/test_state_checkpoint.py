@@ -179,6 +179,20 @@ def test_plan_states_include_events_appended_after_the_checkpoint(tmp_path, alwa
     assert job_states(tmp_path) == plan_view(tmp_path)
 
 
+def test_plan_states_take_a_resend_after_a_429_appended_after_the_checkpoint(tmp_path, always):
+    from batchgen.ledger.status import job_states
+
+    # The brief has no ambiguity flag: a key with an intent and nothing since is still
+    # waiting for its answer, so the resend's intent moves its time (as a full replay does).
+    first = job_events(1, "running")[:1]
+    append(ledger_path(tmp_path), first)
+    load_state(ledger_path(tmp_path))
+    append(ledger_path(tmp_path), [{**first[0], "t": "2026-01-01T00:05:00.000Z"}])
+    briefs = checkpoint.load_brief(ledger_path(tmp_path))
+    assert [b.intent_t for b in briefs] == ["2026-01-01T00:05:00.000Z"]
+    assert job_states(tmp_path) == plan_view(tmp_path)
+
+
 def test_a_checkpoint_in_the_first_format_is_replaced_not_trusted(ledger, always):
     import msgspec
 
