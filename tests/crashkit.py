@@ -251,14 +251,26 @@ def _check_checkpoint(ledger: Path, state: Any, report: CrashReport, when: str) 
     if not checkpoint_path(ledger).exists():
         return
     report.checkpoints_checked += 1
+    report.bad_checkpoints += [f"{when}: {problem}"
+                               for problem in checkpoint_disagreements(ledger, state)]
+
+
+def checkpoint_disagreements(ledger: Path, state: Any) -> list[str]:
+    """How reading `ledger` through its checkpoint (if it has one) differs from `state`,
+    its full replay: nothing, when the checkpoint is sound."""
+    if not checkpoint_path(ledger).exists():
+        return []
+    problems = []
     through = load_state(ledger, save=False)
     if (through.jobs, through.uploads, through.ceiling, through.spent, through.known_job_ids) != (
             state.jobs, state.uploads, state.ceiling, state.spent, state.known_job_ids):
-        report.bad_checkpoints.append(f"{when}: load_state differs from the full replay")
+        problems.append("load_state differs from the full replay")
     briefs = load_brief(ledger)
-    if briefs is not None and {b.key: b for b in briefs} != {
-            key: Brief.of(ks) for key, ks in state.jobs.items()}:
-        report.bad_checkpoints.append(f"{when}: load_brief differs from the full replay")
+    full = {key: Brief.of(ks) for key, ks in state.jobs.items()}
+    if briefs is not None and {b.key: b for b in briefs} != full:
+        differ = [(b, full.get(b.key)) for b in briefs if full.get(b.key) != b]
+        problems.append(f"load_brief differs from the full replay: {differ[:2]}")
+    return problems
 
 
 def crash_campaign(workdir: Path, *, kills: int, seed: int = 1, prompts: int = 20,
