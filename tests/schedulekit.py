@@ -437,7 +437,8 @@ def _options(batch: Any, shard: Shard | None, max_cu: float | None, api: str) ->
         submit=SubmitTiming(rate_limit_wait=0.01, rate_limit_max_wait=0.05,
                             recovery_wait=RECOVERY_WAIT, recovery_interval=0.02,
                             recovery_margin=60.0, answer_grace=2.0),
-        download=DownloadTiming(attempts=6, retry_wait=0.005, pending_wait=0.01))
+        download=DownloadTiming(attempts=6, retry_wait=0.005, pending_wait=0.01, pending_cap=0.05,
+                                pending_limit=3.0))
 
 
 def _client(sim: Simulator) -> ScenarioClient:
