@@ -6,7 +6,8 @@
 Each schedule is drawn from its seed alone (`Schedule.from_seed`): faults, crashes at
 random ledger appends (about 2 % of them real SIGKILLs of `batchgen run` subprocesses),
 manifest edits, shards side by side, budgets. Prints the count, the violations (each
-with the line that replays its schedule) and the wall and CPU time; exits 1 if any
+with the line that replays its schedule, and how many broke each of I1-I6), the wall
+and CPU time and the load average the run saw; exits 1 if any
 schedule broke an invariant.
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
+import re
 import resource
 import sys
 import time
@@ -53,6 +56,7 @@ def main() -> int:
                 print(f"  {done} schedules, {len(broken)} broken, "
                       f"{time.perf_counter() - start:.0f} s", flush=True)
     wall = time.perf_counter() - start
+    load = os.getloadavg()
     usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     cpu = sum(u.ru_utime + u.ru_stime for u in usage)
     seconds.sort()
@@ -60,9 +64,14 @@ def main() -> int:
           f"{tally['sharded']} with shards side by side, {tally['sigkill']} with real SIGKILLs")
     print(f"runs: {tally['runs']}, in-process crashes: {tally['crashes']}, "
           f"SIGKILLs: {tally['kills']}, generations on the server: {tally['server_jobs']}")
-    print(f"violations: {sum(len(o.violations) for o in broken)} in {len(broken)} schedules")
+    per = Counter(m.group(1) for o in broken for v in o.violations
+                  if (m := re.search(r": (I[1-6]) ", v)))
+    print(f"violations: {sum(len(o.violations) for o in broken)} in {len(broken)} schedules ("
+          + ", ".join(f"I{i} {per[f'I{i}']}" for i in range(1, 7)) + ")")
     print(f"wall {wall:.0f} s, CPU {cpu:.0f} s, per schedule median {seconds[len(seconds) // 2]:.2f} s, "
           f"slowest {seconds[-1]:.1f} s")
+    print(f"load average at the end: {load[0]:.2f} (1 min), {load[2]:.2f} (15 min) on "
+          f"{os.cpu_count()} cores, {args.workers} worker(s)")
     return 1 if broken else 0
 
 

@@ -19,7 +19,8 @@ import os
 from collections import Counter
 from typing import Callable
 
-from hypothesis import HealthCheck, Phase, given, settings
+import pytest
+from hypothesis import HealthCheck, Phase, configuration, given, settings
 
 import schedulekit
 from batchgen.ledger.family import Family
@@ -29,6 +30,16 @@ from batchgen.run.shards import Shard
 SCHEDULES = int(os.environ.get("BATCHGEN_SCHEDULES", "200"))
 CI = dict(deadline=None, derandomize=True, database=None, print_blob=False,
           suppress_health_check=list(HealthCheck))
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _hypothesis_home_in_tmp(tmp_path_factory: pytest.TempPathFactory):
+    """Hypothesis keeps a cache of the constants it found in the code under
+    `.hypothesis/` of the folder it was imported in (the checkout): here it goes to a
+    temporary folder, so the suite leaves the checkout as it found it."""
+    configuration.set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
+    yield
+    configuration.set_hypothesis_home_dir(None)
 
 
 def play(count: int, *, strategy=None, shrink: bool = True,
