@@ -1,5 +1,5 @@
 """`batchgen report [MANIFEST or OUTPUT DIR...] [--out FILE] [--shard I/N]
-[--choices FILE...] [--json]`: the side-by-side report, with reviewers' choices."""
+[--choices FILE...] [--zip [FILE]] [--json]`: the side-by-side report, with reviewers' choices."""
 
 from __future__ import annotations
 
@@ -36,6 +36,10 @@ def register(subparsers: Any) -> None:
                         "to merge into the page, results.csv and results.json")
     parser.add_argument("--json", action="store_true",
                         help="print the win rates (and choices naming unknown jobs) as JSON")
+    parser.add_argument("--zip", nargs="?", const=True, default=None, metavar="FILE",
+                        help="also write one archive of the page, results and videos (at paths "
+                        "relative to the page) that opens offline once extracted (default "
+                        "FILE: the report's name with .zip)")
     parser.add_argument("--force", action="store_true",
                         help="with --out: overwrite results.csv/results.json beside FILE even "
                         "if they are not this batch's")
@@ -50,16 +54,31 @@ def run(args: argparse.Namespace) -> int:
     targets = args.targets or ["."]
     if args.out and not args.force:
         _refuse_foreign_results(Path(args.out))
-    path, records, judgement = judged_report(targets, args.out, args.choices, scope=_shard_scope(args))
+    if isinstance(args.zip, str) and Path(args.zip).is_dir():  # before anything is written
+        raise UsageError(f"--zip {args.zip}: is a folder; give the archive's file name, e.g. "
+                         f"{Path(args.zip) / 'report.zip'}")
+    path, records, judgement = judged_report(targets, args.out, args.choices, scope=_shard_scope(args),
+                                             zip_file=args.zip)
     unknown = judgement.choices.unknown
+    archive = judgement.archive
     if args.json:
         print(json.dumps({"report": str(path), "jobs": len(records), "winRates": judgement.win_rates,
-                          "unknownKeys": unknown}, indent=2))
+                          "unknownKeys": unknown, **({"zip": str(archive.path)} if archive else {})},
+                         indent=2))
     else:
         print(_wrote(path, records))
+        if archive:
+            print(f"wrote {_shown(archive.path)} (the page, results and {archive.videos} "
+                  f"video{'s' if archive.videos != 1 else ''}, {archive.video_bytes / 1e6:.1f} MB): "
+                  "extract it anywhere and open the page")
         if args.choices:
             print(f"win rates ({len(judgement.choices.entries)} choices merged):")
             print(win_rate_table(judgement.win_rates))
+    if archive and archive.missing:
+        print(f"batchgen: {len(archive.missing)} video file{'s' if len(archive.missing) != 1 else ''} "
+              f"the records name {'are' if len(archive.missing) != 1 else 'is'} not on disk, left out of "
+              f"the archive: {', '.join(str(p) for p in archive.missing[:3])}"
+              f"{' ...' if len(archive.missing) > 3 else ''}", file=sys.stderr)
     for file, keys in unknown.items():
         print(f"batchgen: {file}: {len(keys)} choice{'s' if len(keys) != 1 else ''} name jobs this "
               f"batch does not have, left out: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}",
@@ -72,10 +91,13 @@ def _wrote(path: Path, records: list[dict[str, Any]]) -> str:
     for record in records:
         states[record["state"]] = states.get(record["state"], 0) + 1
     summary = ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
-    relative = os.path.relpath(path)
-    shown = str(path) if relative.startswith("..") else relative
-    return (f"wrote {shown} ({len(records)} job{'s' if len(records) != 1 else ''}"
+    return (f"wrote {_shown(path)} ({len(records)} job{'s' if len(records) != 1 else ''}"
             f"{': ' + summary if summary else ''}), with results.csv and results.json beside it")
+
+
+def _shown(path: Path) -> str:
+    relative = os.path.relpath(path)
+    return str(path) if relative.startswith("..") else relative
 
 
 def _refuse_foreign_results(out: Path) -> None:

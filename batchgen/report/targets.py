@@ -31,8 +31,11 @@ def report_targets(targets: list[str], out_file: str | os.PathLike[str] | None =
 
 def judged_report(targets: list[str], out_file: str | os.PathLike[str] | None,
                   choices: Iterable[str | os.PathLike[str]], *, scope: Any = None,
+                  zip_file: str | os.PathLike[str] | bool | None = None,
                   ) -> tuple[Path, list[dict[str, Any]], Judgement]:
-    """`report_targets`, also returning the merged choices and the win rates."""
+    """`report_targets`, also returning the merged choices and the win rates; with
+    `zip_file` (True: the report's name with .zip) also the archive of the page and
+    its videos (see archive.py)."""
     from batchgen.ledger.status import collect_records  # the ledger stack is only needed here
 
     records, axes, name = collect_records(targets, scope=scope)
@@ -51,15 +54,24 @@ def judged_report(targets: list[str], out_file: str | os.PathLike[str] | None,
     if files:
         rows = rows_from_records(records, base_dir=Path.cwd(), report_dir=path.parent)
         rates = judged_rates(rows, sweep_axes(rows, axes), merged)
-    return path, records, Judgement(merged, rates)
+    archive = None
+    if zip_file:
+        from batchgen.report.archive import write_archive
+
+        target = path.with_suffix(".zip") if zip_file is True else Path(zip_file)
+        archive = write_archive(records, axes, name, target, base_dir=Path.cwd(), report_dir=path.parent,
+                                page_name=path.name, choices=merged)
+    return path, records, Judgement(merged, rates, archive)
 
 
 @dataclass(frozen=True)
 class Judgement:
-    """The reviewers' merged choices and the win rates they give each axis value."""
+    """The reviewers' merged choices, the win rates they give each axis value, and the
+    archive when one was asked for."""
 
     choices: Choices
     win_rates: dict[str, dict[str, dict[str, int]]]
+    archive: Any = None  # archive.Archive
 
 
 def default_report_path(targets: list[str], records: list[dict[str, Any]]) -> Path:

@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping
 
 from batchgen.report.choices import Choices, win_rates
 from batchgen.report.html import render_html, report_data
-from batchgen.report.model import rows_from_records, sweep_axes
+from batchgen.report.model import ReportRow, rows_from_records, sweep_axes
 from batchgen.report.results import results_csv, results_json
 
 RESULTS_CSV = "results.csv"
@@ -30,14 +30,28 @@ def write_report(records: Iterable[Mapping[str, Any]], axes: Mapping[str, Iterab
     """
     out = Path(os.path.abspath(out_file))
     rows = rows_from_records(records, base_dir=Path(base_dir), report_dir=out.parent)
+    documents = report_documents(rows, axes, name, choices)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out.parent / RESULTS_CSV, documents[RESULTS_CSV])
+    _write_atomic(out.parent / RESULTS_JSON, documents[RESULTS_JSON])
+    _write_atomic(out, documents[PAGE])
+    return out
+
+
+PAGE = "page"  # the key of the HTML page in report_documents' answer
+
+
+def report_documents(rows: list[ReportRow], axes: Mapping[str, Iterable[Any]] | None, name: str,
+                     choices: Choices | None) -> dict[str, str]:
+    """The text of the page (key PAGE), results.csv and results.json for `rows`."""
     swept = sweep_axes(rows, axes)
     verdicts = {key: v.as_json() for key, v in (choices.verdicts if choices else {}).items()}
     rates = judged_rates(rows, swept, choices)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out.parent / RESULTS_CSV, results_csv(rows, verdicts))
-    _write_atomic(out.parent / RESULTS_JSON, results_json(rows, swept, name, verdicts, rates))
-    _write_atomic(out, render_html(report_data(rows, swept, name, choices.entries if choices else [])))
-    return out
+    return {
+        RESULTS_CSV: results_csv(rows, verdicts),
+        RESULTS_JSON: results_json(rows, swept, name, verdicts, rates),
+        PAGE: render_html(report_data(rows, swept, name, choices.entries if choices else [])),
+    }
 
 
 def judged_rates(rows: list[Any], axes: Mapping[str, list[Any]],
