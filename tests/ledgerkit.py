@@ -3,6 +3,8 @@ tests), a small sweep manifest and the events of one job's whole life (status te
 
 from __future__ import annotations
 
+import pytest
+
 from batchgen.jobs import Job
 from batchgen.ledger.state import replay
 
@@ -55,6 +57,14 @@ matrix:
   resolution: [720p, 1080p]
   style: [noir, watercolor]
 """
+
+
+@pytest.fixture
+def manifest(tmp_path):
+    """MANIFEST as sweep.yaml in a fresh folder."""
+    path = tmp_path / "sweep.yaml"
+    path.write_text(MANIFEST)
+    return path
 
 
 def lifecycle(job, *, outcome="succeeded", job_id=None):

@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from batchgen.api import RetryPolicy, ScenarioClient
+from batchgen.cli import main
 from batchgen.run.download import DownloadTiming
 from batchgen.jobs import Job, LocalFrame, job_key
 from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
@@ -20,7 +21,7 @@ from batchgen.run.runner import RunOptions, RunSummary, run_batch
 from batchgen.simulator import Simulator
 from batchgen.simulator.server import serve_in_thread
 from batchgen.run.submit import SubmitTiming
-from simkit import png  # noqa: F401  (re-exported for the run tests)
+from simkit import png, set_credentials  # noqa: F401  (re-exported for the run tests)
 
 KEY, SECRET = "run-test-key-51c2", "run-test-secret-9d4e0a"
 MODEL = "model_luma-ray-3-2"
@@ -141,11 +142,22 @@ def crashed_after_submitting(sim: Simulator, batch: TestBatch, job: Job) -> None
 def served_with_credentials(monkeypatch: Any, **knobs: Any) -> Iterator[tuple[Simulator, str]]:
     """For a fixture: a fast simulator on loopback (yields it and its URL), with its
     credentials in the environment, as `batchgen run` reads them."""
-    monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)
-    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SECRET)
+    set_credentials(monkeypatch, KEY, SECRET)
     sim = simulator(**knobs)
     with serve_in_thread(sim) as url:
         yield sim, url
+
+
+def write_manifest(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text)
+    return path
+
+
+def cli_run(manifest: Path, url: str, *extra: str) -> int:
+    """`batchgen run MANIFEST` against `url`, quiet and polling fast (`--yes` not implied)."""
+    return main(["run", str(manifest), "--base-url", url, "--no-progress",
+                 "--poll-interval", "0.02", *extra])
 
 
 def events(batch: TestBatch, name: str | None = None) -> list[dict[str, Any]]:

@@ -134,6 +134,19 @@ def _value_problem(field: Field, value: Any) -> str | None:
     return f"{field.alias}={','.join(bad)} is none of the SDK's values" if bad else None
 
 
+def _field_problems(where: str, kind: str, values: dict[str, Any], by_alias: dict[str, Any]
+                    ) -> list[str]:
+    """Names the SDK does not define, and values it does not allow, of one query or body."""
+    out = []
+    for name, value in values.items():
+        field = by_alias.get(name)
+        if field is None:
+            out.append(f"{where}: {kind} {name!r} is not in the SDK's params")
+        elif problem := _value_problem(field, value):
+            out.append(f"{where}: {problem}")
+    return out
+
+
 def problems(method: str, path: str, query: dict[str, str], body: Any,
              api_prefix: str = "/v1") -> list[str]:
     """What is wrong with one request by the SDK's definitions (empty: nothing)."""
@@ -144,20 +157,9 @@ def problems(method: str, path: str, query: dict[str, str], body: Any,
     if endpoint is None:
         return [f"{where}: no such endpoint in scenario_sdk/resources"]
     by_alias = {f.alias: f for f in endpoint.fields}
-    out = []
-    for name, value in query.items():
-        field = by_alias.get(name)
-        if field is None:
-            out.append(f"{where}: query parameter {name!r} is not in the SDK's params")
-        elif problem := _value_problem(field, value):
-            out.append(f"{where}: {problem}")
+    out = _field_problems(where, "query parameter", query, by_alias)
     if isinstance(body, dict) and not any(f.free and f.alias == "body" for f in endpoint.fields):
-        for name, value in body.items():
-            field = by_alias.get(name)
-            if field is None:
-                out.append(f"{where}: body field {name!r} is not in the SDK's params")
-            elif problem := _value_problem(field, value):
-                out.append(f"{where}: {problem}")
+        out += _field_problems(where, "body field", body, by_alias)
         for field in endpoint.fields:
             if field.required and field.alias not in body and field.alias not in query:
                 out.append(f"{where}: the required {field.alias!r} is missing")

@@ -43,6 +43,12 @@ def png(width: int = 2, height: int = 2) -> bytes:
             + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+def set_credentials(monkeypatch: Any, key: str = KEY, secret: str = SECRET) -> None:
+    """Put credentials in the environment, where `batchgen` commands read them."""
+    monkeypatch.setenv("SCENARIO_SDK_API_KEY", key)
+    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", secret)
+
+
 def simulator(**knobs: Any) -> Simulator:
     """A Simulator expecting the test credentials; knobs as Simulator takes them."""
     return Simulator(api_key=KEY, api_secret=SECRET, **knobs)

@@ -19,7 +19,7 @@ from batchgen.api import ScenarioClient
 from batchgen.cli import main
 from batchgen.simulator import Simulator
 from batchgen.simulator.server import serve_in_thread
-from simkit import png
+from simkit import png, set_credentials
 
 KEY, SECRET = "contract-key", "contract-secret"
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
@@ -56,8 +56,7 @@ def test_the_checker_reads_the_sdk_and_refuses_what_the_sdk_does_not_define():
 def served(tmp_path, monkeypatch):
     shutil.copytree(MANIFESTS / "frames", tmp_path / "frames")
     (tmp_path / "m.yaml").write_text(MANIFEST, encoding="utf-8")
-    monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)
-    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SECRET)
+    set_credentials(monkeypatch, KEY, SECRET)
     sim = Simulator(api_key=KEY, api_secret=SECRET, seed=8)
     with serve_in_thread(sim) as url:
         yield sim, url, tmp_path

@@ -14,6 +14,7 @@ from batchgen.cli import main
 from batchgen.ledger.events import read_events
 from batchgen.simulator import Simulator
 from batchgen.simulator.server import serve_in_thread
+from simkit import set_credentials
 
 KEY, SECRET = "deny-test-key-7d1e", "deny-test-secret-40af9c"
 MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
@@ -53,8 +54,7 @@ def deny(tmp_path, monkeypatch):
     """deny(refuse, *argv) -> (exit code, stderr), with URL in argv replaced by the API's."""
     shutil.copytree(MANIFESTS / "frames", tmp_path / "frames")
     (tmp_path / "m.yaml").write_text(MANIFEST, encoding="utf-8")
-    monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)
-    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SECRET)
+    set_credentials(monkeypatch, KEY, SECRET)
 
     def go(capfd, refuse, *argv):
         sim = Simulator(api_key=KEY, api_secret=SECRET, duration_range=(5.0, 10.0),

@@ -7,6 +7,7 @@ import pytest
 from batchgen.cli import main
 from batchgen.simulator import Simulator
 from batchgen.simulator.server import serve_in_thread
+from simkit import set_credentials
 
 KEY, SECRET = "verbose-key-2d7a", "verbose-secret-61fe0c"
 MANIFEST = "version: 1\nname: verbose\nprompts:\n  - a misty valley at dawn\n  - a knight in fog\n"
@@ -17,8 +18,7 @@ RENEWAL = "INFO batchgen.run.download:"  # a URL refused as expired and renewed 
 def expiring(tmp_path, monkeypatch):
     """run(*global_options) -> (exit code, stderr) against a simulator refusing half the URLs."""
     (tmp_path / "m.yaml").write_text(MANIFEST, encoding="utf-8")
-    monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)
-    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SECRET)
+    set_credentials(monkeypatch, KEY, SECRET)
     monkeypatch.delenv("BATCHGEN_LOG", raising=False)
     # Whole list pages keep seed 1's draws for the downloads, so a URL is refused.
     sim = Simulator(api_key=KEY, api_secret=SECRET, expire_rate=0.5, seed=1, short_page_rate=0.0,
@@ -73,8 +73,7 @@ def test_vv_after_the_command_works_as_before_it(tmp_path, capfd):
 
 def test_v_logs_the_runners_decisions_about_429s(tmp_path, capfd, monkeypatch):
     (tmp_path / "m.yaml").write_text(MANIFEST, encoding="utf-8")
-    monkeypatch.setenv("SCENARIO_SDK_API_KEY", KEY)
-    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SECRET)
+    set_credentials(monkeypatch, KEY, SECRET)
     monkeypatch.delenv("BATCHGEN_LOG", raising=False)
     sim = Simulator(api_key=KEY, api_secret=SECRET, ceiling=1, seed=1, retry_after=0.5,
                     duration_range=(5.0, 10.0), time_scale=100.0)
@@ -90,10 +89,9 @@ def test_v_logs_the_runners_decisions_about_429s(tmp_path, capfd, monkeypatch):
 @pytest.mark.parametrize("where", ["before", "between", "after"])
 def test_vv_works_before_between_and_after_a_subcommand(where, capfd, monkeypatch):
     from modelkit import live
-    from simkit import KEY as SIM_KEY, SECRET as SIM_SECRET, simulator
+    from simkit import simulator
 
-    monkeypatch.setenv("SCENARIO_SDK_API_KEY", SIM_KEY)
-    monkeypatch.setenv("SCENARIO_SDK_API_SECRET", SIM_SECRET)
+    set_credentials(monkeypatch)
     with serve_in_thread(simulator(model_inputs=live())) as url:
         command = {"before": ["-vv", "schema", "check"], "between": ["schema", "-vv", "check"],
                    "after": ["schema", "check", "-vv"]}[where]

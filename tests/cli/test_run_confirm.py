@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from batchgen.cli import main
 from batchgen.ledger.events import ledger_path, read_events
-from runkit import served_with_credentials
+from runkit import cli_run, served_with_credentials, write_manifest
 
 MANIFEST = """\
 version: 1
@@ -32,14 +31,10 @@ def api(monkeypatch):
 
 @pytest.fixture
 def manifest(tmp_path: Path) -> Path:
-    path = tmp_path / "cliffs.yaml"
-    path.write_text(MANIFEST)
-    return path
+    return write_manifest(tmp_path, "cliffs.yaml", MANIFEST)
 
 
-def run(manifest: Path, url: str, *extra: str) -> int:
-    return main(["run", str(manifest), "--base-url", url, "--no-progress",
-                 "--poll-interval", "0.02", *extra])
+run = cli_run  # without --yes: the confirmation is what these tests are about
 
 
 def test_without_a_terminal_a_run_above_the_threshold_needs_yes(api, manifest, capsys):

@@ -14,16 +14,9 @@ from batchgen.ledger.events import LedgerWriter, ledger_path
 from batchgen.ledger.status import write_batch_snapshot
 from batchgen.manifest.load import load_batch
 
-from ledgerkit import MANIFEST, lifecycle
+from ledgerkit import lifecycle, manifest  # noqa: F401  (fixture)
 
 SPEC_FIELDS = ["key", "id", "sample", "prompt", "params", "state", "jobId", "files", "error"]
-
-
-@pytest.fixture
-def manifest(tmp_path):
-    path = tmp_path / "sweep.yaml"
-    path.write_text(MANIFEST)
-    return path
 
 
 @pytest.fixture

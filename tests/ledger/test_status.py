@@ -12,14 +12,7 @@ from batchgen.ledger.events import LedgerWriter, ledger_path
 from batchgen.ledger.status import (collect_records, count_states, job_states, read_batch_snapshot,
                              write_batch_snapshot)
 from batchgen.manifest.load import load_batch
-from ledgerkit import MANIFEST, lifecycle
-
-
-@pytest.fixture
-def manifest(tmp_path):
-    path = tmp_path / "sweep.yaml"
-    path.write_text(MANIFEST)
-    return path
+from ledgerkit import MANIFEST, lifecycle, manifest  # noqa: F401  (fixture)
 
 
 @pytest.fixture

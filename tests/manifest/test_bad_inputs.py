@@ -24,6 +24,7 @@ import yaml
 from batchgen.cli import main
 from batchgen.simulator.app import Simulator
 from batchgen.simulator.server import serve_in_thread
+from manifestkit import snapshot
 from simkit import png
 
 CORPUS = Path(__file__).parent / "bad_inputs"
@@ -108,16 +109,6 @@ def api():
                     duration_range=(2.0, 4.0))
     with serve_in_thread(sim) as url:
         yield sim, url
-
-
-def snapshot(root: Path) -> dict[str, tuple[int, int]]:
-    """Every path under root (symlinks not followed) with its size and mtime."""
-    seen = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            st = os.lstat(os.path.join(dirpath, name))
-            seen[os.path.relpath(os.path.join(dirpath, name), root)] = (st.st_size, st.st_mtime_ns)
-    return seen
 
 
 def requests_seen(sim: Simulator) -> int:

@@ -7,21 +7,19 @@ import json
 from pathlib import Path
 
 import anyio
-import pytest
 
 from batchgen.cli import main
 from batchgen.ledger.events import ledger_path, read_events
 from batchgen.run.runner import run_batch
 from batchgen.run.shards import Shard, select
-from runkit import (client_for, events, fast_options, make_batch, make_job,
+from runkit import (cli_run, client_for, events, fast_options, make_batch, make_job,
                     run as run_here, simulator)
 from runkit import harbour as manifest, harbour_api as api  # noqa: F401 (fixtures)
 from test_run_recovery import LosesAnswers
 
 
 def run(manifest: Path, url: str, *extra: str) -> int:
-    return main(["run", str(manifest), "--base-url", url, "--yes", "--no-progress",
-                 "--poll-interval", "0.02", *extra])
+    return cli_run(manifest, url, "--yes", *extra)
 
 
 def created(sim) -> int:

@@ -7,12 +7,12 @@ from pathlib import Path
 
 from batchgen.cli import main
 from batchgen.ledger.events import ledger_path, read_events
+from runkit import cli_run
 from runkit import harbour as manifest, harbour_api as api  # noqa: F401 (fixtures)
 
 
 def run_shard(manifest: Path, url: str, shard: str, *extra: str) -> int:
-    return main(["run", str(manifest), "--shard", shard, "--base-url", url, "--yes",
-                 "--no-progress", "--poll-interval", "0.02", *extra])
+    return cli_run(manifest, url, "--shard", shard, "--yes", *extra)
 
 
 def keys_in(folder: Path) -> set[str]:
