@@ -24,7 +24,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, AssetNotReady,
-                             BatchgenError, ConnectFailed, DownloadFailed, JobRejected,
+                             BatchgenError, ConnectFailed, DiskError, DownloadFailed, JobRejected,
                              LedgerError, LockedError, ManifestError, Problem, RateLimited,
                              RetriableError, ServerError, TemplateError, TransportError,
                              URLExpired, UsageError)
@@ -49,7 +49,7 @@ _LAZY = {
 }
 
 _ERRORS = ["BatchgenError", "Problem", "ManifestError", "TemplateError", "UsageError",
-           "LedgerError", "LockedError", "DownloadFailed", "AssetNotReady", "APIError", "RetriableError",
+           "LedgerError", "LockedError", "DiskError", "DownloadFailed", "AssetNotReady", "APIError", "RetriableError",
            "RateLimited", "ServerError", "TransportError", "ConnectFailed",
            "AmbiguousSubmission", "URLExpired", "JobRejected", "AccessDenied"]
 

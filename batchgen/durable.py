@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import os
 import secrets
@@ -9,6 +10,37 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from batchgen.errors import DiskError
+
+# What to do about the usual reasons a write fails, said in the one sentence a run ends with.
+_ADVICE = {
+    errno.ENOSPC: "free some space",
+    errno.EDQUOT: "free some space (the disk quota is used up)",
+    errno.EROFS: "run into a writable folder (--out)",
+    errno.EACCES: "make the folder writable, or run into another (--out)",
+    errno.EPERM: "make the folder writable, or run into another (--out)",
+}
+
+
+def disk_error(exc: OSError, path: str | os.PathLike[str] | None = None) -> DiskError:
+    """The one sentence a write failing with `exc` ends a command with (exit 4)."""
+    where = path if path is not None else exc.filename
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    code = errno.errorcode.get(exc.errno or 0)
+    return DiskError(f"could not write {where if where is not None else 'a file'}: {reason}"
+                     f"{f' ({code})' if code else ''}; {_ADVICE.get(exc.errno, 'fix that')}, "
+                     "then run the same command again (what was paid for is kept; nothing is "
+                     "paid twice)")
+
+
+@contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn an OSError of the writes inside into the DiskError naming `path`."""
+    try:
+        yield
+    except OSError as exc:
+        raise disk_error(exc, path) from exc
 
 
 def fsync_dir(folder: Path) -> None:

@@ -7,6 +7,8 @@
     ├── UsageError                bad options or setup (missing credentials, bad --shard)   -> exit 2
     ├── LedgerError               a ledger line other than the last one is corrupt          -> exit 2
     ├── LockedError               another `run` holds the output folder                     -> exit 2
+    ├── DiskError                 a file could not be written (disk full, read-only, no
+    │                             permission); the ledger stays consistent               -> exit 4
     ├── DownloadFailed            an asset could not be downloaded intact after every attempt
     │   │                         (that job stays unfinished; the run goes on)
     │   └── AssetNotReady         the video was still `pending` past the wait limit: the
@@ -87,6 +89,16 @@ class LockedError(BatchgenError):
     """Another `batchgen run` is working in the same output folder."""
 
     exit_code = 2
+
+
+class DiskError(BatchgenError):
+    """The disk refused a write batchgen needs (full, read-only, no permission).
+
+    Raised where a write failed, with the file's name; the ledger is left with whole
+    lines only, so the same command run again once the disk is fixed pays nothing twice.
+    """
+
+    exit_code = 4
 
 
 class DownloadFailed(BatchgenError):

@@ -13,6 +13,7 @@ import sys
 
 from batchgen import redact
 from batchgen.cli.logs import level_for, logging_to_stderr
+from batchgen.durable import disk_error
 from batchgen.errors import BatchgenError, ManifestError
 
 COMMANDS = ["init", "validate", "plan", "run", "status", "estimate", "schema", "report", "simulate"]
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except BaseExceptionGroup as group:
         # Concurrent work that failed on purpose: say the gravest error, as for one alone.
-        errors = _leaves(group)
+        errors = [disk_error(e) if _disk_fault(e) else e for e in _leaves(group)]
         if not errors or not all(isinstance(e, BatchgenError) for e in errors):
             raise
         worst = max(errors, key=lambda e: e.exit_code)
@@ -86,6 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("batchgen: interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:
+        # A write no module turned into a DiskError itself: still one sentence, exit 4.
+        if not _disk_fault(exc):
+            raise
+        error = disk_error(exc)
+        print(f"batchgen: {redact.text(str(error))}", file=sys.stderr)
+        return error.exit_code
+
+
+def _disk_fault(exc: BaseException) -> bool:
+    """An OSError of the file system (not a closed pipe or a network error)."""
+    return isinstance(exc, OSError) and not isinstance(exc, (BrokenPipeError, ConnectionError)) \
+        and exc.errno is not None
 
 
 def _leaves(group: BaseExceptionGroup) -> list[BaseException]:

@@ -20,7 +20,7 @@ from typing import Any, Iterator, Mapping
 
 import msgspec
 
-from batchgen.durable import fsync_dir, paused_gc
+from batchgen.durable import disk_error, fsync_dir, paused_gc, writing
 from batchgen.timestamps import iso
 from batchgen.errors import LedgerError
 
@@ -62,6 +62,7 @@ class LedgerWriter:
         self._opened_size = 0
         self._opened_lines: int | None = None  # counted when first asked for
         self._appended = 0
+        self._torn: OSError | None = None  # a failed write that could not be cut back
 
     def __enter__(self) -> LedgerWriter:
         self.open()
@@ -72,6 +73,10 @@ class LedgerWriter:
 
     def open(self) -> None:
         """Open (creating folder and file if needed) and repair a torn last line."""
+        with writing(self.path):
+            self._open()
+
+    def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         created = not self.path.exists()
         self._fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
@@ -106,12 +111,26 @@ class LedgerWriter:
         with self._lock:
             if self._fd is None:
                 raise RuntimeError("the ledger is not open")
-            _write_all(self._fd, line)
+            if self._torn is not None:
+                raise disk_error(self._torn, self.path)
+            try:
+                _write_all(self._fd, line)
+                if sync:
+                    os.fsync(self._fd)
+            except OSError as exc:
+                # Disk full or read-only: cut a partial line off, so that whatever comes
+                # next (this run's end event, the next run) follows whole lines only.
+                self._cut_back(exc)
+                raise disk_error(exc, self.path) from exc
             self.size += len(line)
             self._appended += 1
-            if sync:
-                os.fsync(self._fd)
         return _decode(line)
+
+    def _cut_back(self, exc: OSError) -> None:
+        try:
+            os.ftruncate(self._fd, self.size)
+        except OSError:
+            self._torn = exc  # a partial line may remain: append nothing after it
 
 
 def read_events(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

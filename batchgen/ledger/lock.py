@@ -21,6 +21,7 @@ import socket
 import time
 from pathlib import Path
 
+from batchgen.durable import disk_error, writing
 from batchgen.errors import LockedError
 from batchgen.timestamps import iso
 
@@ -56,9 +57,11 @@ class OutputLock:
         """Take the lock or raise `LockedError`; a lock left by a dead process is taken over."""
         if self._fd is not None:
             raise RuntimeError(f"{self.path} is already held by this OutputLock")
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        with writing(self.path):
+            self.output_dir.mkdir(parents=True, exist_ok=True)
         while True:
-            fd = _open(self.path)
+            with writing(self.path):
+                fd = _open(self.path)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -71,9 +74,13 @@ class OutputLock:
         if previous.get("pid") not in (None, os.getpid()):
             log.warning("%s: taking over the lock left by pid %s, which is no longer running",
                         self.path, previous["pid"])
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                  "since": iso()}).encode() + b"\n", 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                      "since": iso()}).encode() + b"\n", 0)
+        except OSError as exc:
+            os.close(fd)  # lets go of the flock: the empty file left is taken over next time
+            raise disk_error(exc, self.path) from exc
         self._fd = fd
 
     def release(self) -> None:

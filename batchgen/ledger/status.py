@@ -19,7 +19,7 @@ import msgspec
 
 from batchgen.ledger.checkpoint import Brief, load_brief, load_state
 from batchgen.errors import UsageError
-from batchgen.durable import paused_gc
+from batchgen.durable import paused_gc, writing
 from batchgen import inputfile
 from batchgen.ledger.events import LEDGER_NAME, ledger_path
 from batchgen.ledger.family import family_folders
@@ -47,10 +47,14 @@ def write_batch_snapshot(batch: Any, output_dir: str | os.PathLike[str]) -> Path
         "jobs": [_job_description(job) for job in batch.jobs],
     }
     path = Path(output_dir) / SNAPSHOT_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{SNAPSHOT_NAME}.{os.getpid()}.tmp")
-    temporary.write_bytes(msgspec.json.encode(document))
-    os.replace(temporary, path)
+    with writing(path):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary.write_bytes(msgspec.json.encode(document))
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)  # only there when the write failed
     return path
 
 

@@ -49,3 +49,16 @@ def check_output_for(batch: Any, output: Path) -> None:
                               "--out", None, limit=1)
     if problems:
         raise UsageError(f"--out {output}: {problems[0].job}: {problems[0].message}")
+
+
+def check_is_folder(output: Path, named: str) -> None:
+    """Refuse an output that is (or lies under) something other than a folder, before
+    anything is created: `named` says where it came from (`--out`, the manifest's `output`)."""
+    for place in (output, *output.parents):
+        if place.is_dir():
+            return
+        if os.path.lexists(place):
+            what = ("exists and is not a folder" if place == output else
+                    f"cannot be created: {place} is a file, not a folder")
+            raise UsageError(f"{named} {output}: {what}; give a folder (created if missing), "
+                             "nothing was sent")

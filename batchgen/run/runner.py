@@ -22,7 +22,8 @@ from typing import Any
 
 import anyio
 
-from batchgen.errors import AccessDenied
+from batchgen.durable import writing
+from batchgen.errors import AccessDenied, DiskError
 from batchgen.jobs import Job, LocalFrame, job_label
 from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
 from batchgen.ledger.family import Family
@@ -38,7 +39,7 @@ from batchgen.run.journal import RunLedger
 from batchgen.run.limiter import Limiter
 from batchgen.run.options import RunOptions
 from batchgen.run.origin import check_same_api
-from batchgen.run.owners import check_output_for, check_same_manifest
+from batchgen.run.owners import check_is_folder, check_output_for, check_same_manifest
 from batchgen.run.polling.batched import ListPoller, ListPollTiming
 from batchgen.run.polling.single import Poller
 from batchgen.run.progress import Progress
@@ -60,9 +61,11 @@ async def run_batch(batch: Any, client: Any, *, options: RunOptions | None = Non
     """
     options = options or RunOptions()
     output = Path(options.output or batch.output).resolve()
+    check_is_folder(output, "--out" if options.output is not None else "output")
     if options.output is not None:
         check_output_for(batch, output)
-    output.mkdir(parents=True, exist_ok=True)
+    with writing(output):
+        output.mkdir(parents=True, exist_ok=True)
     with OutputLock(output):
         path = ledger_path(output)
         events = read_events(path)
@@ -119,6 +122,12 @@ def _end_event(summary: RunSummary, error: BaseException | None) -> dict[str, An
         "interrupted": summary.interrupted,
         "exitCode": summary.exit_code if error is None else exit_code(error)},
         **({"error": type(error).__name__} if error is not None else {})}
+
+
+def _first(group: BaseExceptionGroup) -> BaseException:
+    """The first exception of a group, however deeply nested."""
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 class _Run:
@@ -209,6 +218,13 @@ class _Run:
                     outer.start_soon(self._watch_connection)
                     await driver.drive_all(plan, self.progress)
                     outer.cancel_scope.cancel()
+        except BaseExceptionGroup as group:
+            error = group
+            # A refused write stops every task: raise it alone, so callers catch DiskError.
+            disk = group.subgroup(DiskError)
+            if disk is not None:
+                raise _first(disk) from group
+            raise
         except BaseException as exc:
             error = exc
             raise
