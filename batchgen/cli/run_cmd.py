@@ -193,6 +193,9 @@ def print_summary(summary: RunSummary, stream: Any) -> None:
     if summary.reused:
         print(f"reused (0 CU in this batch), verified by sha256: {summary.reused_from}",
               file=stream)
+    if summary.not_reused:
+        print("not reused, their files gone or altered since (submitted as usual): "
+              f"{summary.not_reused}", file=stream)
     if summary.paid_again:
         print(f"paid again for jobs generated elsewhere: {summary.paid_again}", file=stream)
     if summary.index_problem:

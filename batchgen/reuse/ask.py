@@ -3,7 +3,7 @@
 `run` without `--reuse` whose jobs to submit were already generated in other folders
 (by the index, or `--reuse-from`) goes ahead only when the user agrees: `--yes`, or
 "y" on a terminal. Without a terminal and without `--yes` it is refused before
-anything is recorded or sent, like a large estimate (`run/budget.py`).
+any job is recorded or sent, like a large estimate (`run/budget.py`).
 """
 
 from __future__ import annotations

@@ -48,7 +48,7 @@ CREATE TABLE IF NOT EXISTS results (
     key TEXT NOT NULL,
     folder INTEGER NOT NULL REFERENCES folders (id),
     t TEXT,
-    entry BLOB NOT NULL  -- JSON: files, jobId, cost, t, model, bodyHash (`_Entry`)
+    entry BLOB NOT NULL  -- JSON: files, jobId, cost, t, model, bodyHash, api (`_Entry`)
 );
 CREATE UNIQUE INDEX IF NOT EXISTS results_by_key ON results (key, folder);
 """

@@ -43,6 +43,9 @@ class RunReuse:
         self.takeable: Found = {}  # checked intact, taken once the run is recorded
         self.reused: Found = {}  # taken
         self.again: Found = {}  # generated elsewhere, and paid for again (agreed)
+        # Asked for but not taken (files gone or altered, a name here holding another
+        # file): paid for as usual, and the run says so, so no one wonders why it paid.
+        self.not_taken: Found = {}
 
     async def look(self, plan: list[tuple[Job, Step]]) -> None:
         """Find the keys to submit that were generated elsewhere; may refuse (raise)."""
@@ -57,6 +60,8 @@ class RunReuse:
         candidates = on_api(candidates, self.api)
         if self.enabled:
             self.takeable = await anyio.to_thread.run_sync(first_of, candidates, intact)
+            self.not_taken = {key: results[0] for key, results in candidates.items()
+                              if key not in self.takeable and results}
             return
         self.again = await anyio.to_thread.run_sync(first_of, candidates, present)
         if self.again and self.confirm_again is not None:
@@ -81,6 +86,8 @@ class RunReuse:
             if files:
                 self.ledger.record(reused_event(job, result, files))
                 self.reused[job.key] = result
+            elif result is not None:
+                self.not_taken[job.key] = result
 
     def record_index(self) -> None:
         """This folder's succeeded keys into the index; never fails the run."""
@@ -98,4 +105,5 @@ class RunReuse:
         """The RunSummary fields of reuse."""
         return {"reused": len(self.reused), "reused_from": per_folder(self.reused, self.output),
                 "paid_again": per_folder(self.again, self.output),
+                "not_reused": per_folder(self.not_taken, self.output),
                 "index_problem": self.index.problem if self.index is not None else None}

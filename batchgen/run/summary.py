@@ -43,6 +43,7 @@ class RunSummary:
     reused: int = 0  # keys whose earlier results this run took instead of paying
     reused_from: str = ""  # where from: "../first (8)"
     paid_again: str = ""  # keys generated elsewhere that this run paid for again
+    not_reused: str = ""  # asked to reuse, but the files were gone or altered: paid for
     index_problem: str | None = None  # the index could not be read or written (the run is fine)
     resume_command: str | None = None
     exit_code: int = 0

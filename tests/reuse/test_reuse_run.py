@@ -129,8 +129,12 @@ def test_a_moved_or_altered_source_file_is_not_reused_and_its_job_is_paid_and_es
     assert generate_calls(sim) == 12
     assert summary["reused"] == 8 and summary["submitted"] == 2
     assert summary["estimated"] == pytest.approx(2 * 30)  # the two paid again are estimated
+    assert summary["notReused"] == "../first (2)"  # the run says why it paid for them
     assert len(reused(tmp_path / "second")) == 8
     assert len(videos(tmp_path / "second")) == 10
+    assert run(manifest, url, tmp_path / "third", "--reuse-from", str(first)) == 0
+    assert "not reused, their files gone or altered since (submitted as usual): ../first (2)" \
+        in capsys.readouterr().out
 
 
 def test_reuse_from_takes_a_folders_results_without_the_index(api, manifest, tmp_path,
