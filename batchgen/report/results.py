@@ -15,7 +15,8 @@ from batchgen.report.model import ReportRow
 
 CSV_COLUMNS = ("key", "id", "sample", "prompt", "params", "variables", "state", "jobId",
                "files", "sha256", "bytes", "cost", "submittedAt", "finishedAt", "seconds",
-               "error", "votes", "ratings", "meanScore", "winnerCount", "notes")
+               "error", "votes", "ratings", "meanScore", "winnerCount", "notes",
+               "reusedFrom")  # last: files written before it still read as ours
 NO_VERDICT = {"ratings": [], "votes": 0, "meanScore": None, "scores": [], "winnerCount": 0, "notes": []}
 
 
@@ -67,6 +68,7 @@ def results_csv(rows: list[ReportRow], verdicts: Mapping[str, Mapping[str, Any]]
             verdict["votes"], ";".join(str(r) for r in verdict["ratings"]),
             _number(verdict["meanScore"]), verdict["winnerCount"],
             json.dumps(verdict["notes"], ensure_ascii=False) if verdict["notes"] else "",
+            row.reused_from or "",  # the folder the result was taken from (cost 0 here)
         ])
     return buffer.getvalue()
 

@@ -2,10 +2,10 @@
 
 One SQLite database in the user's cache folder (`BATCHGEN_CACHE_DIR`, else
 `$XDG_CACHE_HOME/batchgen`, else `~/.cache/batchgen`), one row per (key, output
-folder): model, request body hash, jobId, cost, date, the API it was made on and the files (path within the
-folder, sha256, bytes, assetId) in asset order. Every run records its folder's
-succeeded keys when it ends; `plan`, `estimate` and `run` look the keys they would
-submit up in it.
+folder): model, request body hash, jobId, cost, date, the API it was made on and the
+files (path within the folder, sha256, bytes, assetId) in asset order. Every run
+records its folder's succeeded keys when it ends; `plan`, `estimate` and `run` look
+the keys they would submit up in it.
 
 The index is a convenience, never a record: the ledgers are. So every failure here (a
 read-only cache, a full disk, a damaged or newer database) is turned into `problem`

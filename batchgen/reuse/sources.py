@@ -8,6 +8,7 @@ A `Result` is only a claim: its files may have been moved, deleted or edited sin
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -77,7 +78,13 @@ def on_api(candidates: Mapping[str, list[Result]], api: str | None
         return dict(candidates)
     from batchgen.run.origin import same_api
 
-    kept = {key: [r for r in results if same_api(r.api or "", api)]
+    # A row recorded with this very label holds these bytes (a `"` inside a JSON string
+    # is escaped, so only the `api` field can): 100,000 rows are kept without decoding
+    # one. Only the others are decoded and compared as labels (trailing slash, ...); a
+    # row without a label (recorded before labels were) is offered to no API's run.
+    exact = b'"api":' + json.dumps(api).encode()
+    kept = {key: [r for r in results
+                  if exact in r.entry or (r.api is not None and same_api(r.api, api))]
             for key, results in candidates.items()}
     return {key: results for key, results in kept.items() if results}
 

@@ -106,3 +106,25 @@ def test_two_runs_writing_the_index_at_once_both_keep_every_row(tmp_path):
     assert [writer.exitcode for writer in writers] == [0, 0]
     keys = [f"/out/{w}-{n}-{i}" for w in range(2) for n in range(20) for i in range(250)]
     assert len(Index(path).lookup(keys)) == 10_000
+
+
+def test_only_results_made_on_the_runs_api_are_kept_whatever_its_label_looks_like():
+    from batchgen.reuse.sources import on_api
+
+    def made_on(api, key="k"):
+        return Result.of(key, f"/data/{api}", ({"path": "a.mp4", "sha256": "ab" * 32,
+                                                "bytes": 10},), api=api)
+
+    found = {"k": [made_on("simulated"), made_on("http://127.0.0.1:8787/v1/"),
+                   made_on("https://api.example.test/v1")],
+             "old": [Result.of("old", "/data/old", ())]}  # recorded before the API was
+    assert {k: [r.api for r in rs] for k, rs in on_api(found, "simulated").items()} == \
+        {"k": ["simulated"]}
+    assert [r.api for r in on_api(found, "http://127.0.0.1:8787/v1")["k"]] == \
+        ["http://127.0.0.1:8787/v1/"]  # the same API, its label spelled otherwise
+    assert on_api(found, "scenario") == {}  # a row without a label: no API's
+    assert on_api(found, None) == found  # plan, which knows no API, counts them all
+    # A label inside another field's text is no `api` field (quotes are escaped there).
+    tricky = Result.of("t", '/data/"api":"simulated"', ({"path": '"api":"simulated"',
+                                                         "sha256": "", "bytes": 1},), api="x")
+    assert on_api({"t": [tricky]}, "simulated") == {}

@@ -3,6 +3,7 @@ paying, asks before paying again, and with --reuse takes the verified files inst
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 from pathlib import Path
@@ -60,6 +61,10 @@ def test_a_second_folder_takes_the_first_ones_results_without_a_generate_call(
     results = json.loads((second / "results.json").read_text())  # the report, after the run
     assert {(j["state"], j["cost"], j["reusedFrom"]) for j in results["jobs"]} == \
         {("succeeded", 0, str(first))}
+    with open(second / "results.csv", encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {(r["state"], r["cost"], r["reusedFrom"]) for r in rows} == \
+        {("succeeded", "0", str(first))}
 
 
 def test_every_run_records_its_succeeded_keys_in_the_index(api, manifest, tmp_path):
