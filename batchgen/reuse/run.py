@@ -100,6 +100,10 @@ class RunReuse:
         except Exception as exc:  # noqa: BLE001 - the index is a convenience, the ledger the record
             self.index.problem = (self.index.problem
                                   or f"the index of paid results was not updated ({exc})")
+        finally:
+            # Not left to the garbage collector: a program running many batches would
+            # hold one open database per run. It opens again if used again.
+            self.index.close()
 
     def summary(self) -> dict[str, Any]:
         """The RunSummary fields of reuse."""

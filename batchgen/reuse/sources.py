@@ -144,6 +144,11 @@ def look_elsewhere(keys: Iterable[str], output: str | os.PathLike[str],
     """For `plan` and `estimate`: which of `keys` (those a run in `output` would submit)
     the index knows from outside `output`'s batch with their files still there (made on
     `api`; None: any); and the index's problem, if it could not be read."""
+    own = index is None
     index = index or Index()
-    found = first_of(on_api(from_index(index, keys, output), api), present)
+    try:
+        found = first_of(on_api(from_index(index, keys, output), api), present)
+    finally:
+        if own:
+            index.close()
     return found, index.problem

@@ -245,3 +245,25 @@ def test_results_made_on_another_api_are_neither_offered_nor_taken(tmp_path):
     same.output = tmp_path / "again"
     summary = run_here(same, client_for(sim), api="simulated", reuse=True)
     assert (summary.reused, summary.submitted) == (3, 0)
+
+
+def test_a_run_leaves_no_connection_to_the_index_open(tmp_path):
+    from runkit import client_for, make_batch, make_job, run as run_here
+    from runkit import simulator
+
+    def open_on_index() -> int:  # this process's descriptors on the database file
+        fds = Path("/proc/self/fd")
+        return sum(1 for fd in fds.iterdir()
+                   if os.path.realpath(fd) == str(Index().path.resolve()))
+
+    if not Path("/proc/self/fd").is_dir():
+        pytest.skip("needs /proc")
+    sim = simulator()
+    jobs = [make_job(f"a harbour at dawn, take {n}", duration="5s") for n in range(2)]
+    kept = [Index(), Index()]  # still referenced, as a program's own options would be
+    for name, index in zip(("first", "second"), kept):  # the second looks up, then records
+        batch = make_batch(tmp_path, jobs)
+        batch.output = tmp_path / name
+        run_here(batch, client_for(sim), index=index)
+    assert open_on_index() == 0
+    assert {len(rows) for rows in Index().lookup(job.key for job in jobs).values()} == {2}
