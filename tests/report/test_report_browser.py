@@ -230,5 +230,8 @@ def test_blind_mode_hides_parameters_and_shuffles_every_row_until_revealed(page)
     assert all(sorted(a) == sorted(b) and a != b for a, b in zip(seen, blind))
     card = page.locator("figure.job").first
     assert not card.locator(".facts").is_visible() and not page.locator(".chip").first.is_visible()
+    card.locator(".winner").click()  # a verdict given blind does not show which value won
+    assert page.locator("#winrates").is_hidden()
     page.uncheck("#blind")
+    assert page.locator("#winrates .rate").count() > 0
     assert rows() == seen and column_titles(page)[0] == "resolution = 540p"
