@@ -142,8 +142,9 @@ class Schedule:
         return f"schedulekit.run_schedule({self!r})"
 
 
-def schedules(sigkill: bool = False):
-    """A Hypothesis strategy of schedules (imported here so the benchmark needs none)."""
+def schedules(sigkill: bool = False, side_by_side: bool = False):
+    """A Hypothesis strategy of schedules (imported here so the benchmark needs none);
+    `side_by_side`: only two shards at once, with two samples of each body."""
     from hypothesis import strategies as st
 
     # A subprocess is slow to start: each of its runs is killed, once a few lines are in.
@@ -152,7 +153,8 @@ def schedules(sigkill: bool = False):
                       damage=st.sampled_from(DAMAGES))
     return st.builds(
         Schedule, seed=st.integers(0, 2**32 - 1), prompts=st.integers(1, 3),
-        samples=st.integers(1, 2), shards=st.sampled_from((0, 2)),
+        samples=st.just(2) if side_by_side else st.integers(1, 2),
+        shards=st.just(2) if side_by_side else st.sampled_from((0, 2)),
         faults=st.lists(st.sampled_from(FAULTS), unique=True).map(tuple),
         after_create=st.sampled_from((0.0, 0.5, 1.0)),
         budget=st.none() | st.integers(0, 6).map(lambda n: n + 0.5),
@@ -343,7 +345,7 @@ class Checks:
         for folder, state in states.items():
             for problem in checkpoint_disagreements(ledger_path(folder), state):
                 self.fail(when, f"I4 {folder.name}: {problem}")
-        self._spend(when)
+        self._spend(when, states)
         return states
 
     def at_end(self, when: str, batch: Any, budget: bool, exit_codes: list[int]) -> None:
@@ -413,12 +415,17 @@ class Checks:
             if ks is None or sha not in {r["sha256"] for r in ks.files}:
                 self.fail(when, f"I3 key {key} lost its file {sha[:12]} in {Path(folder).name}")
 
-    def _spend(self, when: str) -> None:
+    def _spend(self, when: str, states: dict[Path, Any]) -> None:
         if self.max_cu is None:
             return
+        # A job counts in the folder whose ledger holds its jobId (the run there paid for
+        # it), one held by no key in the folder its body belongs to.
+        holder = {ks.job_id: folder for folder, state in states.items()
+                  for ks in state.jobs.values() if ks.job_id}
         spent: dict[Path, float] = defaultdict(float)
-        for job in self.sim.jobs.values():
-            spent[self.folder_of_body.get(canonical_json(job.body), self.root)] += job.cost
+        for job_id, job in self.sim.jobs.items():
+            folder = holder.get(job_id) or self.folder_of_body.get(canonical_json(job.body))
+            spent[folder or self.root] += job.cost
         for folder, cu in spent.items():
             if cu > self.max_cu + 1e-9:
                 self.fail(when, f"I5 {cu} CU generated for {folder.name}, past --max-cu "
