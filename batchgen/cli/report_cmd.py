@@ -80,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
               f"the archive: {', '.join(str(p) for p in archive.missing[:3])}"
               f"{' ...' if len(archive.missing) > 3 else ''}", file=sys.stderr)
     for file, keys in unknown.items():
-        print(f"batchgen: {file}: {len(keys)} choice{'s' if len(keys) != 1 else ''} name jobs this "
-              f"batch does not have, left out: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}",
+        print(f"batchgen: {file}: {len(keys)} choice{'s name jobs' if len(keys) != 1 else ' names a job'} "
+              f"this batch does not have, left out: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}",
               file=sys.stderr)
     return 0
 

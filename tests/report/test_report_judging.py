@@ -116,7 +116,7 @@ def test_rating_export_and_report_choices_round_trip(browser, sweep, tmp_path, c
     assert main(["report", str(folder), "--choices", str(exported), str(tmp_path / "ben.json")]) == 0
     out, err = capsys.readouterr()
     assert "resolution=1080p: preferred in 2 of 2 rows (100%)" in out
-    assert "ben.json: 1 choice name jobs this batch does not have, left out: no-such-job" in err
+    assert "ben.json: 1 choice names a job this batch does not have, left out: no-such-job" in err
     results = json.loads((folder / "results.json").read_text())
     assert results["winRates"]["resolution"]["1080p"] == {"wins": 2, "rows": 2}
     assert results["winRates"]["resolution"]["540p"] == {"wins": 0, "rows": 2}
