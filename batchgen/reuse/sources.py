@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+from itertools import chain, repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -83,6 +85,9 @@ def on_api(candidates: Mapping[str, list[Result]], api: str | None
     # one. Only the others are decoded and compared as labels (trailing slash, ...); a
     # row without a label (recorded before labels were) is offered to no API's run.
     exact = b'"api":' + json.dumps(api).encode()
+    entries = map(attrgetter("entry"), chain.from_iterable(candidates.values()))
+    if all(map(bytes.__contains__, entries, repeat(exact))):  # the usual case: no Python loop
+        return dict(candidates)
     kept = {key: [r for r in results
                   if exact in r.entry or (r.api is not None and same_api(r.api, api))]
             for key, results in candidates.items()}

@@ -124,6 +124,8 @@ def test_only_results_made_on_the_runs_api_are_kept_whatever_its_label_looks_lik
         ["http://127.0.0.1:8787/v1/"]  # the same API, its label spelled otherwise
     assert on_api(found, "scenario") == {}  # a row without a label: no API's
     assert on_api(found, None) == found  # plan, which knows no API, counts them all
+    every = {"a": [made_on("simulated", "a")], "b": [made_on("simulated", "b")] * 2}
+    assert on_api(every, "simulated") == every  # all of this API: all kept
     # A label inside another field's text is no `api` field (quotes are escaped there).
     tricky = Result.of("t", '/data/"api":"simulated"', ({"path": '"api":"simulated"',
                                                          "sha256": "", "bytes": 1},), api="x")
