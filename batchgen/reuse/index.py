@@ -31,7 +31,7 @@ import msgspec
 
 CACHE_ENV = "BATCHGEN_CACHE_DIR"
 INDEX_NAME = "index.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: one row of columns per result, without the API it was made on
 BUSY_TIMEOUT_MS = 30_000  # a 100,000-row write takes about a second; wait well past it
 CACHE_KIB = 128 << 10
 MMAP_BYTES = 256 << 20
@@ -231,13 +231,32 @@ class Index:
             if version > SCHEMA_VERSION:
                 raise sqlite3.DatabaseError(f"written by a newer batchgen (schema {version})")
             if version < SCHEMA_VERSION:
-                db.executescript(_SCHEMA)
-                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                self._create(db)
         except BaseException:
             db.close()
             raise
         self._db = db
         return db
+
+    @staticmethod
+    def _create(db: sqlite3.Connection) -> None:
+        # Under a write lock, reading the version again: two runs opening an old index at
+        # once must not both drop the tables the first has just made.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if 0 < version < SCHEMA_VERSION:
+                # Schema 1's rows name no API, so no run could take them: dropped, not migrated.
+                db.execute("DROP TABLE IF EXISTS results")
+                db.execute("DROP TABLE IF EXISTS folders")
+            if version < SCHEMA_VERSION:
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    db.execute(statement)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
 
     def _failed(self, what: str, exc: BaseException) -> None:
         self.close()

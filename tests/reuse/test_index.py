@@ -130,3 +130,22 @@ def test_only_results_made_on_the_runs_api_are_kept_whatever_its_label_looks_lik
     tricky = Result.of("t", '/data/"api":"simulated"', ({"path": '"api":"simulated"',
                                                          "sha256": "", "bytes": 1},), api="x")
     assert on_api({"t": [tricky]}, "simulated") == {}
+
+
+def test_an_index_of_the_first_schema_is_replaced_and_then_works(tmp_path):
+    import sqlite3
+
+    # Schema 1 as batchgen 0.1 development builds wrote it: one row of columns per result.
+    old = sqlite3.connect(tmp_path / "i.sqlite3")
+    old.executescript("""
+        CREATE TABLE results (key TEXT NOT NULL, folder TEXT NOT NULL, model TEXT NOT NULL,
+            body_hash TEXT, job_id TEXT, cost REAL, files TEXT NOT NULL, t TEXT,
+            PRIMARY KEY (key, folder)) WITHOUT ROWID;
+        INSERT INTO results VALUES ('k0', '/data/out', 'luma-ray-3-2', NULL, 'job_0', 30, '[]', NULL);
+        PRAGMA user_version = 1;
+    """)
+    old.close()
+    index = Index(tmp_path / "i.sqlite3")
+    assert index.record([result("k1")]) == 1
+    assert Index(tmp_path / "i.sqlite3").lookup(["k0", "k1"]) == {"k1": [result("k1")]}
+    assert index.problem is None
