@@ -24,6 +24,7 @@ from typing import Any, AsyncIterator, Callable, Protocol
 import anyio
 
 from batchgen.api.client import ConnectFailed
+from batchgen.run.decisions import claim, recovery_verdict
 from batchgen.run.echo import echo_match
 from batchgen.run.limiter import Limiter
 from batchgen.errors import (AccessDenied, AmbiguousSubmission, APIError, JobRejected, RateLimited,
@@ -264,22 +265,20 @@ class Recovery:
             async with self._lock:
                 listing = await self._listing(intent_t - self._timing.recovery_margin, seen_after)
                 if not self._bodies.busy(body_id):
-                    found = self._claim(ks.body or {}, body_id, listing.jobs)
-                    if found:
-                        # The job was charged when it was created: its cost counts as spent
-                        # (and against --max-cu) like a submission's.
-                        cost = (found.get("billing") or {}).get("cuCost")
-                        job_id = str(found.get("jobId"))
-                        self._ledger.record({"event": "recovered", "key": key, "jobId": job_id,
-                                             **({"cost": cost} if cost is not None else {})})
-                        log.info("%s: its lost answer found again in the job list: %s", who, job_id)
-                        self.recovered += 1
-                        return job_id
-                    if listing.started >= intent_t + self._timing.recovery_wait:
+                    verdict = recovery_verdict(key, self._claim(ks.body or {}, body_id,
+                                                                listing.jobs),
+                                               listed_at=listing.started, intent_at=intent_t,
+                                               wait=self._timing.recovery_wait)
+                    if verdict is not None:
+                        self._ledger.record(verdict)
+                        if verdict["event"] == "recovered":
+                            log.info("%s: its lost answer found again in the job list: %s",
+                                     who, verdict["jobId"])
+                            self.recovered += 1
+                            return verdict["jobId"]
                         log.info("%s: not in the job list %.0fs after its intent: it never "
                                  "reached the API, so it is sent", who,
                                  listing.started - intent_t)
-                        self._ledger.record({"event": "unsent", "key": key})
                         self.unsent += 1
                         return None
                 seen_after = listing.started
@@ -303,29 +302,14 @@ class Recovery:
         return self._last
 
     def _claim(self, body: dict, body_id: str, jobs: list[dict]) -> dict | None:
-        """An unclaimed job whose input is this body: samples of one body are interchangeable.
-
-        An exact match wins; failing that, the echo confirming most of the body's fields
-        (`echo.echo_match`: one the API added a default to, or left a field out of).
-        """
+        """`decisions.claim` against the ids and lost bodies of every ledger of the batch,
+        as of now."""
         known = self._ledger.state.known_job_ids
         # A job that is exactly another lost body's is that body's, never a fallback.
         others = {canonical_json(ks.body) for ks in self._ledger.state.jobs.values()
                   if ks.ambiguous and ks.body is not None}
-        if self._family is not None:  # the same for every ledger of the batch, as of now
+        if self._family is not None:
             self._family.refresh()
             known, others = known | self._family.job_ids(), others | self._family.lost_bodies()
-        fallback, best = None, -1
-        for job in reversed(jobs):  # the list is newest first: claim the oldest first
-            job_id = str(job.get("jobId"))
-            sent = (job.get("metadata") or {}).get("input")
-            if job_id in known or not isinstance(sent, dict):
-                continue
-            sent_id = canonical_json(sent)
-            if sent_id == body_id:
-                return job
-            confirmed = echo_match(body, sent)
-            if (confirmed is not None and confirmed > best and sent_id not in others
-                    and not self._bodies.could_be(sent, besides=body_id)):
-                fallback, best = job, confirmed
-        return fallback
+        return claim(body, jobs, known=known, others=others,
+                     could_be=lambda sent: self._bodies.could_be(sent, besides=body_id))

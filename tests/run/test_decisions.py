@@ -1,13 +1,16 @@
 """The run's decisions as plain functions: a job's next step from its ledger state, a
-final job read into its ledger event. No network, no clock: hand-written states and jobs."""
+final job read into its ledger event, the recovery verdict on a lost answer. No network,
+no clock: hand-written states, jobs and listings."""
 
 from __future__ import annotations
 
 import pytest
 
 from batchgen.errors import JobRejected
+from batchgen.jobs import canonical_json
 from batchgen.run.decisions import (DONE, DOWNLOAD, POLL, RECOVER, SKIP_FAILED, SUBMIT, Step,
-                                    final_event, next_step, rejected_event)
+                                    claim, final_event, next_step, recovery_verdict,
+                                    rejected_event)
 from ledgerkit import KEY, failed, file, intent, job, state_of, submitted, succeeded
 
 # --- next_step ----------------------------------------------------------------------
@@ -109,3 +112,60 @@ def test_a_job_the_api_refuses_to_show_is_failed_with_the_refusal():
     assert rejected_event(KEY, "job_1", exc) == {
         "event": "failed", "key": KEY, "jobId": "job_1", "error": "job_1 is invalid",
         "hint": "submit it again", "status": 422}
+
+
+# --- the recovery verdict -----------------------------------------------------------
+
+BODY = {"prompt": "a heron", "duration": "5s", "seed": 7}
+
+
+def listed(job_id: str, sent: dict | None, cost: int | None = None) -> dict:
+    """A job as the job list shows it: its echoed input and, maybe, what it cost."""
+    return {"jobId": job_id, "metadata": {"input": sent} if sent is not None else {},
+            **({"billing": {"cuCost": cost}} if cost is not None else {})}
+
+
+def claimed(jobs: list[dict], *, known=(), others=(), could_be=lambda sent: False):
+    found = claim(BODY, jobs, known=set(known), others=set(others), could_be=could_be)
+    return found and found["jobId"]
+
+
+def test_the_oldest_exact_match_is_claimed_first():
+    # The list is newest first; samples of one body are interchangeable.
+    assert claimed([listed("new", BODY), listed("old", BODY)]) == "old"
+
+
+def test_a_job_some_ledger_holds_is_never_claimed():
+    assert claimed([listed("new", BODY), listed("old", BODY)], known={"old"}) == "new"
+    assert claimed([listed("old", BODY)], known={"old"}) is None
+
+
+def test_an_exact_match_wins_over_an_echo_confirming_more_loosely():
+    with_default = {**BODY, "loop": False}  # the API added a default: still this body
+    assert claimed([listed("exact", BODY), listed("echo", with_default)]) == "exact"
+    assert claimed([listed("echo", with_default)]) == "echo"
+
+
+def test_an_echo_of_another_body_or_without_an_input_is_not_claimed():
+    assert claimed([listed("other", {**BODY, "seed": 8}), listed("bare", None)]) is None
+
+
+def test_a_loose_echo_that_is_another_lost_body_or_one_in_flight_is_not_claimed():
+    loose = {"prompt": "a heron", "duration": "5s"}
+    assert claimed([listed("j", loose)]) == "j"
+    assert claimed([listed("j", loose)], others={canonical_json(loose)}) is None
+    assert claimed([listed("j", loose)], could_be=lambda sent: sent == loose) is None
+
+
+def test_a_claimed_job_is_recovered_with_its_cost_counted():
+    assert recovery_verdict(KEY, listed("job_9", BODY, cost=30), listed_at=1.0, intent_at=0.0,
+                            wait=60.0) == {"event": "recovered", "key": KEY, "jobId": "job_9",
+                                           "cost": 30}
+    assert recovery_verdict(KEY, listed("job_9", BODY), listed_at=1.0, intent_at=0.0,
+                            wait=60.0) == {"event": "recovered", "key": KEY, "jobId": "job_9"}
+
+
+def test_only_a_listing_started_the_wait_after_the_intent_proves_it_never_sent():
+    assert recovery_verdict(KEY, None, listed_at=159.9, intent_at=100.0, wait=60.0) is None
+    assert recovery_verdict(KEY, None, listed_at=160.0, intent_at=100.0,
+                            wait=60.0) == {"event": "unsent", "key": KEY}
