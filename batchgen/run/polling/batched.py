@@ -1,10 +1,11 @@
 """Batched polling: one job-list call watches every running job at once.
 
 `ListPoller.wait_final(job_id)` has the same contract as the per-job poller, but all
-waiting jobs share one loop that asks `GET /jobs?type=custom&updatedAfter=...`
-(following pagination, short and empty pages included): each call reports every job
-that changed since the last one, however many are running. When jobs succeed, their
-download URLs are fetched together with one `POST /assets/get-bulk`.
+waiting jobs share one loop that asks `GET /jobs?type=custom&updatedAfter=...`: each
+call reports every job that changed since the last one, however many are running.
+Pagination is followed (short and empty pages included) until the listing ends, or
+until every job predicted to have ended is on the pages read: the cursor then stays,
+so the next round lists the rest again. When jobs succeed, their download URLs are fetched together with one `POST /assets/get-bulk`.
 
 When to ask comes from what the API reports, never from constants (`predict`):
 - each running job's pace (progress, `updatedAt`, its `in-progress` date) and how the
@@ -39,6 +40,7 @@ from typing import Any, Callable, Protocol
 import anyio
 
 from batchgen.errors import AccessDenied, APIError, JobRejected
+from batchgen.jobs import FINAL_STATUSES
 from batchgen.run.polling.assets import AssetCache
 from batchgen.run.polling.predict import EndPredictor
 from batchgen.run.polling.schedule import Schedule
@@ -91,6 +93,7 @@ class ListPoller:
         self._list_failing = False
         self._tg: anyio.abc.TaskGroup | None = None
         self.assets = AssetCache(client)
+        self.rounds = 0
         self.list_calls = 0
         self.job_calls = 0
         self.bulk_calls = 0
@@ -161,6 +164,7 @@ class ListPoller:
     async def _round(self) -> None:
         started = self._clock()
         self.schedule.round_at(started)
+        self.rounds += 1
         try:
             jobs = await self._list()
             self._list_failing = False
@@ -186,17 +190,30 @@ class ListPoller:
         await self._settle()
 
     async def _list(self) -> list[dict[str, Any]]:
+        """The jobs updated since the cursor; the cursor moves when the listing is
+        followed to its end.
+
+        A page may be short while more follow. The rows still to come are older updates,
+        so when every job due by prediction is already on the pages read, the listing
+        stops there and the cursor stays put: the next round lists those rows again
+        (with newer ones) instead of paying a call now for news nobody is waiting for.
+        """
         # updatedAfter needs a type filter (the API's documented rule): these are custom jobs.
         filters: dict[str, Any] = {"type": "custom", "page_size": self.timing.page_size,
                                    "updated_after": iso(self.watchlist.updated_after())}
         found: list[dict[str, Any]] = []
         token = None
+        due = self.watchlist.due(self._clock())
         while True:
             self.list_calls += 1
             jobs, token = await self._client.list_jobs(**filters, pagination_token=token)
             found += jobs
             if not token:
+                self.watchlist.listed(found)
                 return found
+            due -= {str(j.get("jobId")) for j in jobs if j.get("status") in FINAL_STATUSES}
+            if not due and self.watchlist.started:
+                return found  # the rest waits for the next round; the cursor stays
 
     async def _ask_alone(self, watch: Watch, now: float) -> None:
         self.job_calls += 1

@@ -1,8 +1,9 @@
 """What the batched poller knows of the jobs it waits for, apart from the calls it makes.
 
-Each report of a job (from the list or asked alone) moves the list's cursor (the newest
-`updatedAt` seen), bounds the clock offset between client and server, and gives the job
+Each report of a job (from the list or asked alone) bounds the clock offset between client and server, and gives the job
 a predicted end; a job unseen too long is asked for alone, then given up for this run.
+The list's cursor moves to the newest `updatedAt` of a listing read to its end only
+(`listed`): a listing stopped early leaves rows unseen behind it.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Watchlist:
         self.timing = timing
         self.predictor = predictor
         self.jobs: dict[str, Watch] = {}
-        self._cursor: float | None = None  # server clock: newest updatedAt seen
+        self._cursor: float | None = None  # server clock: newest update of a whole listing
         self._offset = math.inf  # client clock minus server clock, at most
 
     def updated_after(self) -> float:
@@ -61,17 +62,32 @@ class Watchlist:
         first = min(w.registered for w in self.jobs.values())
         return first - self.timing.overlap - self.timing.interval
 
+    @property
+    def started(self) -> bool:
+        """A whole listing has been read: the cursor is set."""
+        return self._cursor is not None
+
+    def listed(self, jobs: list[dict[str, Any]]) -> None:
+        """A listing was read to its end: everything updated up to its newest row is seen."""
+        self._cursor = max((u for u in (epoch(j.get("updatedAt")) for j in jobs) if u is not None),
+                           default=self._cursor)
+
+    def due(self, now: float) -> set[str]:
+        """Jobs predicted to have ended by now, not yet seen final."""
+        return {w.job_id for w in self.jobs.values()
+                if w.latest is not None and not w.overdue and not w.settled and now >= w.latest}
+
     def observe(self, job: dict[str, Any], now: float, arrived: float) -> None:
         updated = epoch(job.get("updatedAt"))
         if updated is not None:
-            self._cursor = updated if self._cursor is None else max(self._cursor, updated)
             # The update happened before the answer arrived: this bounds the clock
             # offset from above, so predictions err late, never early.
             self._offset = min(self._offset, arrived - updated)
         watch = self.jobs.get(str(job.get("jobId")))
         if job.get("status") in FINAL_STATUSES:
-            self.predictor.finished(job)
+            # Learnt once per job: listings overlap, so a final job is often listed again.
             if watch is not None and not watch.settled:
+                self.predictor.finished(job)
                 watch.last_seen, watch.final = now, job
             return
         if watch is None or watch.settled:
