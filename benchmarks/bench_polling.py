@@ -150,13 +150,17 @@ def batchgen_worker(rss_file: str, argv: list[str]) -> int:
 def run_child(command: list[str], rss_file: Path) -> tuple[int, float, float, float]:
     """Run a client process; (exit code, wall s, CPU s, peak RSS MB) of that process alone."""
     env = dict(os.environ, SCENARIO_SDK_API_KEY=KEY, SCENARIO_SDK_API_SECRET=SECRET)
+    # The child's messages go to a file: a pipe nobody reads until the child ends fills
+    # up (64 KiB) on a long run and blocks the child for good.
+    errors = rss_file.with_name("stderr.txt")
     started = time.perf_counter()
-    child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
+    with errors.open("wb") as err:
+        child = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
     wall = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode != 0 and child.stderr is not None:
-        sys.stderr.write(child.stderr.read().decode(errors="replace")[-2000:])
+    if child.returncode != 0:
+        sys.stderr.write(errors.read_text(errors="replace")[-2000:])
     rss = float(rss_file.read_text()) if rss_file.exists() else float("nan")
     return child.returncode, wall, usage.ru_utime + usage.ru_stime, rss
 
