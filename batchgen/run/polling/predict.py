@@ -7,7 +7,9 @@ the run would take at that pace. How the job's end relates to that pace is learn
 from the jobs that succeeded: each one gives `rho = (end - inProgressAt) / T` from
 the last pace seen for it. A running job is then expected to end at
 `inProgressAt + median(rho) * T`, and at the latest at `inProgressAt + max(rho) * T`
-(the last 50 samples); the latest bound is what may free its slot.
+(the last 50 samples). One finished job is enough to time list calls by (a wrong
+guess costs one call); the latest bound may free a slot only once it rests on
+MIN_SAMPLES jobs (`Prediction.firm`): a wrong one costs a 429.
 
 Nothing here knows at what share of its life a job changes status, how long it
 queues or how its progress is stepped: an API whose progress says little gives
@@ -24,7 +26,7 @@ from typing import Any
 from batchgen.timestamps import epoch
 
 _SAMPLES = 50  # finished jobs remembered
-MIN_SAMPLES = 3  # before any bound is trusted
+MIN_SAMPLES = 3  # before a bound may free a slot
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Prediction:
 
     expected: float
     latest: float
+    firm: bool = True  # rests on at least MIN_SAMPLES finished jobs
 
 
 class EndPredictor:
@@ -63,10 +66,11 @@ class EndPredictor:
             self._paces[job_id] = pace
         else:
             pace = self._paces.get(job_id)
-        if pace is None or len(self._rho) < MIN_SAMPLES:
+        if pace is None or not self._rho:
             return None
         return Prediction(pace.started + statistics.median(self._rho) * pace.run,
-                          pace.started + max(self._rho) * pace.run)
+                          pace.started + max(self._rho) * pace.run,
+                          firm=len(self._rho) >= MIN_SAMPLES)
 
     def finished(self, job: dict[str, Any]) -> None:
         """Learn from a final job (only successes teach how runs end); forget its pace."""

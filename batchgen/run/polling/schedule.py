@@ -87,8 +87,8 @@ class Schedule:
 
     @staticmethod
     def _releasable(watch: Watch) -> bool:
-        return (watch.latest is not None and not watch.overdue and not watch.released
-                and not watch.settled)
+        return (watch.latest is not None and watch.firm and not watch.overdue
+                and not watch.released and not watch.settled)
 
     def release_due(self) -> None:
         """Tell the runner which jobs have (by prediction) just ended: their slots are free."""

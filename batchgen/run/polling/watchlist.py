@@ -35,6 +35,7 @@ class Watch:
     unreadable: bool = False  # given up for this run: not seen for the grace period
     expected: float | None = None  # predicted end, client clock
     latest: float | None = None
+    firm: bool = False  # the latest end may free the slot (`Prediction.firm`)
     overdue: bool = False  # a prediction proved wrong: keep to the gap for this job
     released: bool = False  # on_expected_end was called for it
     waiters: int = 0
@@ -97,6 +98,7 @@ class Watchlist:
         if predicted is not None and not watch.overdue and math.isfinite(self._offset):
             watch.expected = predicted.expected + self._offset
             watch.latest = predicted.latest + self._offset
+            watch.firm = predicted.firm
 
     def to_ask_alone(self, started: float, list_failing: bool) -> list[Watch]:
         """Jobs the list has not reported for `stale_after` (all of them while it fails)."""
