@@ -14,7 +14,7 @@ When to ask comes from what the API reports, never from constants (`predict`):
   time in which about `ends_per_round` jobs end (a call and its get-bulk serve them all,
   so polling costs about 2 / `ends_per_round` calls per job), at most `gather_max`;
 - jobs nobody can predict yet are asked about at a gap of half the typical job's
-  life (the finished jobs' median), and before any job finished at half the time since
+  life (the finished jobs' median), and before any job finished at a third of the time since
   the first was watched: early calls for short jobs, few calls for long ones; never
   further apart than `interval`, never closer than `min_gap`.
 With `on_expected_end`, the runner learns the moment a job has ended at the latest by
