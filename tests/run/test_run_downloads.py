@@ -37,7 +37,9 @@ def test_downloaded_files_hold_exactly_the_servers_bytes(tmp_path):
 
 
 def test_a_truncated_download_is_tried_again_and_never_kept(tmp_path):
-    sim = simulator(truncate_rate=0.5, seed=3)
+    # No short pages: their draws share the dice with the faults, so how many list calls a
+    # run makes would decide which downloads are cut.
+    sim = simulator(truncate_rate=0.5, seed=3, short_page_rate=0.0)
     batch = make_batch(tmp_path, _jobs(6))
     summary = run(batch, client_for(sim))
     assert summary.exit_code == 0
