@@ -26,8 +26,9 @@ def register(subparsers: Any) -> None:
     parser.add_argument("targets", nargs="*", metavar="MANIFEST or OUTPUT DIR",
                         help="manifest, output folder or ledger.jsonl (default: .)")
     parser.add_argument("--out", metavar="FILE",
-                        help="where to write the report (default: report.html in the output "
-                        "folder, or in the folder holding all of them)")
+                        help="where to write the report; a folder gets report.html in it "
+                        "(default: report.html in the output folder, or in the folder "
+                        "holding all of them)")
     parser.add_argument("--shard", metavar="I/N",
                         help="with one manifest: only shard I of N, read in its folder "
                         "(<output>/shard-I-of-N/)")
@@ -52,6 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from batchgen.report.targets import judged_report
 
     targets = args.targets or ["."]
+    if args.out and Path(args.out).is_dir():
+        # `--out DIR` as cp takes it: the report goes into that folder, under its usual name.
+        from batchgen.report.targets import REPORT_NAME
+
+        args.out = str(Path(args.out) / REPORT_NAME)
     if args.out and not args.force:
         _refuse_foreign_results(Path(args.out))
     if isinstance(args.zip, str) and Path(args.zip).is_dir():  # before anything is written

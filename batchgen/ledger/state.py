@@ -197,7 +197,10 @@ class LedgerState:
     def _file(self, event: dict[str, Any]) -> None:
         ks = self.jobs.get(event["key"]) or self._get(event["key"])
         asset_id = event.get("assetId")
-        record = {"assetId": asset_id, "path": event.get("path"), "bytes": event.get("bytes"),
+        path = event["path"]  # a file with no place cannot be checked: a LedgerError
+        if not isinstance(path, str):
+            raise KeyError("path")
+        record = {"assetId": asset_id, "path": path, "bytes": event.get("bytes"),
                   "sha256": event.get("sha256")}
         files = ks.files
         for index, known in enumerate(files):

@@ -1,5 +1,8 @@
 """CSV prompt files: a header row, one prompt per row, cells typed like the YAML fields.
 
+Cells are separated by commas, semicolons or tabs, as the header row (or Excel's
+`sep=;` first line) shows.
+
 Used both for a whole manifest (`batchgen run prompts.csv`) and for `csv:` entries of a
 YAML manifest. Each row becomes a LineDict (every cell located at the row's first line),
 so the same schema and the same messages apply to CSV and YAML prompts.
@@ -18,6 +21,7 @@ from batchgen.models.catalog import ModelSet
 PROMPT_FIELDS = ("prompt", "id", "samples")
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
+_SEPARATORS = {",": "commas", ";": "semicolons", "\t": "tabs", "|": "vertical bars"}
 
 
 def decode_text(data: bytes, display: str) -> tuple[str | None, list[Problem]]:
@@ -45,13 +49,17 @@ def parse_rows(text: str, display: str, models: ModelSet) -> tuple[list[LineDict
     if "\x00" in text:
         line = text.count("\n", 0, text.index("\x00")) + 1
         return [], [Problem(display, line, "this line contains a NUL byte; a CSV file holds text only")]
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    delimiter, told = separator(text)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     rows: list[LineDict] = []
     header: list[str] | None = None
     start = 1
     try:
         for cells in reader:
             line, start = start, reader.line_num + 1
+            if told:  # Excel's `sep=;` line names the separator; it is no row
+                told = False
+                continue
             if header is None:
                 header = [c.strip() for c in cells]
                 problems += _header_problems(header, display, models)
@@ -61,7 +69,7 @@ def parse_rows(text: str, display: str, models: ModelSet) -> tuple[list[LineDict
             if len(cells) > len(header):
                 problems.append(Problem(display, line, f"this row has {len(cells)} cells but the "
                                         f"header names {len(header)} columns; quote cells that "
-                                        "contain commas"))
+                                        f"contain {_SEPARATORS[delimiter]}"))
                 continue
             rows.append(_row(header, cells, line, models))
     except csv.Error as exc:
@@ -82,6 +90,20 @@ def parse_rows(text: str, display: str, models: ModelSet) -> tuple[list[LineDict
         problems.append(Problem(display, 1, "the CSV file has a header row but no prompt rows, "
                                 "so there are no jobs to run"))
     return (rows if not problems else []), problems
+
+
+def separator(text: str) -> tuple[str, bool]:
+    """The cell separator, and whether an Excel `sep=X` first line said it.
+
+    Without that line, the header row tells: its names never hold a comma, semicolon or
+    tab, so the one of those it has separates the cells (a comma when it has none, or
+    several). Excel writes `;` where the decimal mark is a comma.
+    """
+    first = text.split("\n", 1)[0].rstrip("\r")
+    if len(first) == 5 and first.lower().startswith("sep=") and first[4] in ",;\t|":
+        return first[4], True
+    found = [c for c in ",;\t" if c in first]
+    return (found[0] if len(found) == 1 else ","), False
 
 
 def _header_problems(header: list[str], display: str, models: ModelSet) -> list[Problem]:

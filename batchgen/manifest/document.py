@@ -21,6 +21,7 @@ from batchgen.models import catalog
 from batchgen.models.catalog import ModelSet
 from batchgen.models.schema import describe, unknown_keys
 from batchgen.manifest.templates import safe
+from batchgen.manifest.textcheck import character_problems
 from batchgen.errors import ManifestError, Problem
 from batchgen.jobs import LocalFrame
 from batchgen.manifest.yamlsafe import LineDict, LineList, line_of, load_yaml
@@ -128,8 +129,9 @@ def _yaml_manifest(source: Path, display: str, base: Path, text: str) -> Manifes
     models, problems = _models(_named_models(doc), display, base)
     view = _schema_view(doc)
     colons = _colon_prompts(view, display, models)
-    problems = sorted(problems + list(colons.values()) + schema_problems(
-        view, display, models.validator(), skip=set(colons)), key=lambda p: p.line or 0)
+    problems = sorted(problems + list(colons.values()) + character_problems(doc, display) +
+                      schema_problems(view, display, models.validator(), skip=set(colons)),
+                      key=lambda p: p.line or 0)
     if problems:
         # The CSV files named can still be read and checked: report them in this round too.
         raise ManifestError(problems + _named_csv_problems(doc, display, base, models))
@@ -307,6 +309,10 @@ def _csv_prompts(text: str, display: str, base: Path, models: ModelSet
     for row in rows:
         if "prompt" not in row:
             problems.append(Problem(display, row.line, "the prompt cell of this row is empty"))
+            continue
+        characters = character_problems(row, display)
+        if characters:
+            problems += characters
             continue
         messages = [m for name, value in row.items() for m in _cell_messages(models, name, value)]
         if messages:

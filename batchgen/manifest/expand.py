@@ -60,7 +60,13 @@ def expand(m: Manifest, *, max_jobs: int | None = None) -> Expansion:
         # Names, files or placeholders are wrong, so no job can be built; the model's
         # rules can still be checked, and are, so one round of fixes is enough.
         raise ManifestError(problems + rule_problems_only(m, prepared.ids, combos))
-    return _build(m, prepared, combos)
+    expansion = _build(m, prepared, combos)
+    if not expansion.jobs and expansion.warnings:
+        # Every combination skipped: a run would "succeed" having made nothing.
+        raise ManifestError(expansion.warnings + [Problem(
+            m.display, m.line("on_invalid"), "on_invalid: skip left no job to run: the model "
+            "refuses every combination (why is said above); change the matrix or defaults")])
+    return expansion
 
 
 def rule_problems_only(m: Manifest, ids: list[str], combos: list[dict[str, Any]]) -> list[Problem]:

@@ -21,6 +21,7 @@ prices, and `schema check` all come from here, so adding a model is adding a fil
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Mapping, NamedTuple
@@ -30,6 +31,9 @@ from batchgen.models.schema import describe
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
+# Characters that render as nothing: spaces, zero-width and format characters, fillers.
+_INVISIBLE = re.compile("[\\s\u00ad\u034f\u115f\u1160\u180e\u200b-\u200f\u2028-\u202f"
+                        "\u205f-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0]*")
 _RULE_CACHE = 4096  # distinct parameter sets remembered per model (sweeps repeat them)
 
 
@@ -97,6 +101,9 @@ class Model:
         low, high = self.prompt_limits
         if len(text) < low or not text.strip():
             return "the prompt is empty"
+        if _INVISIBLE.fullmatch(text):  # looks empty, yet would be paid for
+            return ("the prompt has no visible character (only spaces, zero-width or other "
+                    "invisible characters); write the text to generate")
         if len(text) > high:
             return f"the prompt is {len(text):,} characters long; {self.name} takes at most {high:,}"
         return None

@@ -87,3 +87,26 @@ def test_folder_without_a_ledger_is_a_clear_error(tmp_path, capsys):
     assert main(["report", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("batchgen: ") and "ledger.jsonl" in err and "Traceback" not in err
+
+
+def test_out_naming_a_folder_writes_report_html_into_it(tmp_path, capsys):
+    finished_run(tmp_path / "out", [job(1, "540p")])
+    (tmp_path / "site").mkdir()
+    assert main(["report", str(tmp_path / "out"), "--out", str(tmp_path / "site")]) == 0
+    assert report_data(tmp_path / "site" / "report.html")["jobs"][0]["videos"] == ["../out/knight/540p.mp4"]
+    assert (tmp_path / "site" / "results.csv").is_file()
+    assert "Traceback" not in capsys.readouterr().err
+
+
+def test_a_file_event_without_its_path_is_a_clear_ledger_error(tmp_path, capsys):
+    finished_run(tmp_path / "out", [job(1, "540p")])
+    ledger = ledger_path(tmp_path / "out")
+    lines = ledger.read_text().splitlines()
+    broken = json.loads(lines[-1])
+    del broken["path"]
+    ledger.write_text("\n".join(lines[:-1] + [json.dumps(broken)]) + "\n")
+    for command in (["report", str(tmp_path / "out")], ["status", str(tmp_path / "out")]):
+        assert main(command) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        assert "a 'file' ledger event" in err and "has no 'path' field; repair or remove that line" in err

@@ -50,6 +50,8 @@ GENERATED: dict[str, tuple[Callable[[], bytes], int, str]] = {
     "huge_csv_cell.csv": (lambda: b"prompt,duration\n" + b"fog " * 250_000 + b",5s\n", 2, "long"),
     "nul_byte.yaml": (lambda: HEAD + b"  - a misty\x00 valley\n", 4, "character"),
     "nul_byte.csv": (lambda: b"prompt,duration\na misty valley,5s\na misty\x00 valley,5s\n", 3, "NUL"),
+    "control_in_csv.csv": (lambda: b"prompt,id\na knight,k\na \x1b[2J fox,f\n", 3, "control character U+001B"),
+    "invisible_csv_prompt.csv": (lambda: b"prompt,id\n\xe2\x80\x8b\xe2\x80\x8b,k\n", 2, "no visible character"),
     "random_bytes.yaml": (_random_bytes, 1, "UTF-8"),
     "png_named_manifest.yaml": (png, 1, "UTF-8"),
     "png_named_manifest.csv": (png, 1, "UTF-8"),

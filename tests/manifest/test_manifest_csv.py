@@ -129,3 +129,24 @@ def test_a_referenced_csvs_problems_come_with_the_documents_shape_problems(tmp_p
     assert problems[0].startswith("m.yaml:3: ")  # samples: many
     assert problems[1].startswith("rows.csv:1: ") and "colour" in problems[1]
     assert problems[2].startswith("m.yaml:6: ") and "missing.csv" in problems[2]
+
+
+@pytest.mark.parametrize("text", [
+    "prompt;id;resolution\na knight, at dawn;knight;1080p\n",  # Excel where the decimal mark is ","
+    "sep=;\nprompt;id;resolution\na knight, at dawn;knight;1080p\n",  # Excel's own hint
+    "sep=,\nprompt,id,resolution\n\"a knight, at dawn\",knight,1080p\n",
+    "prompt\tid\tresolution\na knight, at dawn\tknight\t1080p\n",
+])
+def test_semicolon_and_tab_separated_files_and_excels_sep_line_are_read(tmp_path, text):
+    (job,) = load_csv(tmp_path, text).jobs
+    assert (job.prompt, job.id, job.params["resolution"]) == ("a knight, at dawn", "knight", "1080p")
+
+
+def test_lines_are_counted_from_the_sep_line(tmp_path):
+    assert refusal(tmp_path, "sep=;\nprompt;resolution\na knight;720p\na fox;4k\n") == [
+        "rows.csv:4: resolution must be 540p, 720p or 1080p, not 4k"]
+
+
+def test_a_row_with_too_many_cells_names_the_files_separator(tmp_path):
+    (message,) = refusal(tmp_path, "prompt;id\na knight;k;extra\n")
+    assert message.endswith("quote cells that contain semicolons")
