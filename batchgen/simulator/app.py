@@ -23,15 +23,16 @@ from batchgen.simulator.http import (Request, Response, Router, error, lifespan,
                                      send_response)
 from batchgen.simulator.jobviews import JobRoutes
 from batchgen.simulator.state import Counters, RecordedRequest, SimAsset, SimJob
+from batchgen.simulator.uploadroutes import UploadRoutes
 
 API_PREFIX = "/v1"
 ERROR_FIELDS = ("reason", "message", "error", "detail")
 RATE_LIMIT_STYLES = ("details", "bare", "remaining")
 
 
-class Simulator(GenerateRoutes, JobRoutes, AssetRoutes):
+class Simulator(GenerateRoutes, JobRoutes, AssetRoutes, UploadRoutes):
     """A simulated Scenario API holding its jobs and assets in memory; its routes are
-    grouped by resource in `generate.py`, `jobviews.py` and `assets.py`.
+    grouped by resource in `generate.py`, `jobviews.py`, `assets.py` and `uploadroutes.py`.
 
     Knobs: `duration_range` (simulated seconds a job takes), `time_scale`, `ceiling`
     (jobs in flight before generate answers 429; `GET /teams/{OWNER_ID}/limits` states it

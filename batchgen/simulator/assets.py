@@ -1,6 +1,6 @@
-"""The simulator's assets: `GET /assets/{id}`, `POST /assets/get-bulk`, uploads (`POST
-/assets` and the multipart `/uploads` routes over uploads.py), the model document, the
-team's limits, and the signed CDN URLs videos are downloaded from.
+"""The simulator's assets: `GET /assets/{id}`, `POST /assets/get-bulk`, `POST /assets`
+uploads (and the image an imported multipart upload becomes, for uploadroutes.py), the
+model document, the team's limits, and the signed CDN URLs videos are downloaded from.
 
 Part of `Simulator` (app.py), whose knobs and state it reads.
 """
@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 from batchgen.models.catalog import DEFAULT_MODEL
-from batchgen.simulator import media, model, uploads
+from batchgen.simulator import media, model
 from batchgen.simulator.http import Request, Response, json_response
 from batchgen.simulator.state import AUTHOR_ID, OWNER_ID, SimAsset, SimJob, new_id
 from batchgen.timestamps import iso
@@ -110,54 +110,6 @@ class AssetRoutes:
             return self._error(400, "Unsupported image: send a PNG, JPEG or WebP file")
         asset = self.assets[self._store_image(data, payload["name"])]
         return json_response(200, {"asset": self._asset_json(asset, request.origin)})
-
-    # -- the multipart /uploads flow (simulator/uploads.py) -------------------------------
-
-    def _part_signed(self, name: str, expires: int, sig: str) -> bool:
-        return media.signature_ok(self._url_secret, name, expires, sig)
-
-    def _upload_answer(self, upload: uploads.SimUpload, origin: str) -> Response:
-        sign = lambda name, expires: media.sign(self._url_secret, name, expires)  # noqa: E731
-        return json_response(200, {"upload": uploads.upload_json(upload, origin, sign,
-                                                                 AUTHOR_ID, OWNER_ID)})
-
-    def _create_upload(self, request: Request) -> Response:
-        try:
-            payload = request.json()
-        except ValueError:
-            payload = None
-        problem = uploads.create_problem(payload)
-        if problem:
-            return self._error(400, problem)
-        now = self.clock()
-        upload = uploads.SimUpload(
-            new_id(self._dice.rng, "upload_"), payload["fileName"], payload["contentType"],
-            int(payload["fileSize"]), payload["kind"], int(payload["parts"]), now,
-            int((now + self.url_lifetime / self.time_scale) * 1000))
-        self.uploads[upload.id] = upload
-        return self._upload_answer(upload, request.origin)
-
-    def _get_upload(self, request: Request) -> Response:
-        upload = self.uploads.get(request.params["upload_id"])
-        if upload is None:
-            return self._error(404, f"Upload {request.params['upload_id']} not found")
-        uploads.validate(upload, self.clock(), self._store_image)
-        return self._upload_answer(upload, request.origin)
-
-    def _upload_action(self, request: Request) -> Response:
-        upload = self.uploads.get(request.params["upload_id"])
-        if upload is None:
-            return self._error(404, f"Upload {request.params['upload_id']} not found")
-        try:
-            action = request.json().get("action")
-        except (ValueError, AttributeError):
-            action = None
-        if action != "complete":
-            return self._error(400, '"action" must be "complete"')
-        problem = uploads.complete(upload, self.clock())
-        if problem:
-            return self._error(400, problem)
-        return self._upload_answer(upload, request.origin)
 
     def _store_image(self, data: bytes, name: str) -> str:
         mime, width, height = media.image_info(data) or ("image/png", None, None)
