@@ -76,3 +76,32 @@ def test_slots_go_to_the_next_job_at_predicted_ends_on_a_random_queue_timeline(t
         assert sim.counters.rate_limited <= 2
     else:
         assert early == 0
+
+
+def test_429s_of_an_unstated_ceiling_leave_the_early_release_on(tmp_path, monkeypatch):
+    # The ceiling is never stated: the limiter finds it with 429s, which say nothing
+    # of predicted ends, so they must not turn the early release off.
+    import batchgen.run.runner as runner
+
+    pollers = []
+
+    class Recorded(ListPoller):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pollers.append(self)
+
+    monkeypatch.setattr(runner, "ListPoller", Recorded)
+    sim = simulator(time_scale=SCALE, duration_range=(20, 40), queue_range=(2, 12),
+                    ceiling=16, seed=11, short_page_rate=0.0, rate_limit_style="bare")
+    jobs = [make_job(f"shot {i}") for i in range(160)]
+    options = fast_options(poll_interval=5.0 / SCALE)
+
+    async def go():
+        async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST_RETRY,
+                                  transport=httpx.ASGITransport(sim.app)) as client:
+            return await run_batch(make_batch(tmp_path, jobs), client, options=options)
+
+    summary = anyio.run(go)
+    assert summary.exit_code == 0 and sim.counters.rate_limited >= 1
+    schedule = pollers[0].schedule
+    assert schedule.early_releases > 0 and schedule.refusals == 0 and schedule.early_release
