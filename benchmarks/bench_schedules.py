@@ -1,7 +1,7 @@
 """Thousands of seeded schedules (tests/schedulekit.py) checked against I1-I6.
 
     python benchmarks/bench_schedules.py                      # 5,000 schedules, seeds 0-4999
-    python benchmarks/bench_schedules.py --schedules 500 --first 10000 --workers 2
+    python benchmarks/bench_schedules.py --schedules 500 --first 10000 --workers 1
 
 Each schedule is drawn from its seed alone (`Schedule.from_seed`): faults, crashes at
 random ledger appends (about 2 % of them real SIGKILLs of `batchgen run` subprocesses),
@@ -37,7 +37,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--schedules", type=int, default=5000)
     parser.add_argument("--first", type=int, default=0, help="the first seed")
-    parser.add_argument("--workers", type=int, default=1, help="processes playing schedules")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes playing schedules (one per CPU)")
     args = parser.parse_args()
     seeds = range(args.first, args.first + args.schedules)
     start = time.perf_counter()

@@ -3,7 +3,8 @@
 A job's estimated cost is held before its generate call; it becomes spend at the cost
 the API reports once the job has a jobId, and is freed when the job provably failed.
 Keys whose answer a crashed run lost are held first, whatever the cap: they may have
-been charged already.
+been charged already (those the manifest no longer has, for good, at the dearest
+estimate).
 """
 
 from __future__ import annotations
@@ -57,6 +58,15 @@ class BudgetHolds:
                     cost = self.costs.get(job.key, 0.0)
                     self.budget.hold(cost)
                     self._reserved[job.key] = cost
+            # A key a crashed run left with its answer lost that the manifest no longer
+            # has (edited away since): its job may exist, charged, and no recovery looks
+            # for it. Held at the dearest estimate, in this run and every later one (the
+            # seeded schedules found a reworded prompt letting the cap be passed).
+            planned = {job.key for job, _ in plan}
+            known = [c for c in self.costs.values() if c is not None]
+            for key, ks in state.jobs.items():
+                if ks.ambiguous and key not in planned and known:
+                    self.budget.hold(max(known))
 
     def reserve(self, job: Job) -> bool:
         """Hold the job's estimated cost in the budget; False: submit nothing more."""

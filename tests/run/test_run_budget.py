@@ -114,3 +114,14 @@ def test_spend_recorded_at_recovery_counts_in_later_runs(tmp_path):
     summary = run(batch, client_for(sim), max_cu=60)
     assert summary.submitted == 1 and len(sim.jobs) == 2
     assert summary.budget.startswith("spent 60 of 60 CU")
+
+
+def test_a_lost_answer_of_a_key_edited_away_still_counts_against_the_cap(tmp_path):
+    # A crash lost the answer of the job of take 0 (charged on the API), then take 0 was
+    # reworded away: nothing recovers it, but it was perhaps paid for.
+    sim = simulator()
+    crashed_after_submitting(sim, make_batch(tmp_path, jobs(4)), jobs(4)[0])
+    summary = run(make_batch(tmp_path, jobs(3, start=1) + jobs(1, start=9)), client_for(sim),
+                  max_cu=90)
+    assert len(sim.jobs) == 3 and summary.submitted == 2  # 30 held for the lost one
+    assert sum(job.cost for job in sim.jobs.values()) <= 90
