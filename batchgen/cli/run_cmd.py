@@ -139,6 +139,9 @@ def run_command(args: argparse.Namespace) -> int:
         options.poll_interval = args.poll_interval
     if args.recovery_wait is not None:
         options.submit.recovery_wait = args.recovery_wait
+    # An interrupted run leaves Ctrl-C ignored (RunOptions.handle_signals) to the end of
+    # the process: the user asked to quit, and a KeyboardInterrupt while the summary is
+    # printed or the interpreter shuts down would only lose the resume command.
     summary = anyio.run(_run, batch, args, options)
     stream = sys.stderr if args.json else sys.stdout
     print_summary(summary, stream)

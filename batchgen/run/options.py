@@ -46,7 +46,9 @@ class RunOptions:
     progress: bool | None = None  # None: a bar on a terminal, log lines otherwise
     progress_stream: TextIO | None = None
     progress_interval: float = STATUS_INTERVAL  # seconds between lines of counts, no terminal
-    handle_signals: bool = False  # SIGINT/SIGTERM stop the run cleanly (the CLI sets it)
+    # SIGINT/SIGTERM stop the run cleanly (the CLI sets it); once they have, both stay
+    # ignored until the caller restores its own handlers.
+    handle_signals: bool = False
     # On the first Ctrl-C, let jobs in flight finish before stopping: for an in-process
     # simulator, which forgets its jobs when the process ends.
     drain_on_interrupt: bool = False

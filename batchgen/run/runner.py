@@ -18,7 +18,7 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator
 
 import anyio
 
@@ -208,33 +208,39 @@ class _Run:
                 self.ledger.record({"event": "ceiling", "limit": limit, "from": "team limits"})
                 self._ceiling(limit)
         error: BaseException | None = None
-        try:
-            async with contextlib.AsyncExitStack() as stack:
-                await stack.enter_async_context(self.poller)
-                async with anyio.create_task_group() as outer:
-                    if self.options.handle_signals:
-                        outer.start_soon(self._watch_signals)
-                    outer.start_soon(self.progress.keep_time)
-                    outer.start_soon(self._watch_connection)
-                    await driver.drive_all(plan, self.progress)
-                    outer.cancel_scope.cancel()
-        except BaseExceptionGroup as group:
-            error = group
-            # A refused write stops every task: raise it alone, so callers catch DiskError.
-            disk = group.subgroup(DiskError)
-            if disk is not None:
-                raise _first(disk) from group
-            raise
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            self.progress.close()
-            self.reuse.record_index()
-            # Every exit path closes the run in the ledger, an unexpected error included.
-            summary = self._summary(time.monotonic() - started)
-            self.ledger.record(_end_event(summary, error))
-            self.ledger.save_checkpoint()
+        # Open from here to the ledger's `end`: a Ctrl-C during the teardown (a second
+        # one, or a first as the run ends) is one more signal for the receiver, never a
+        # KeyboardInterrupt raised inside the poller's or the ledger's closing.
+        signals = (anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
+                   if self.options.handle_signals else contextlib.nullcontext())
+        with self._deaf_once_interrupted(), signals as received:
+            try:
+                async with contextlib.AsyncExitStack() as stack:
+                    await stack.enter_async_context(self.poller)
+                    async with anyio.create_task_group() as outer:
+                        if received is not None:
+                            outer.start_soon(self._watch_signals, received)
+                        outer.start_soon(self.progress.keep_time)
+                        outer.start_soon(self._watch_connection)
+                        await driver.drive_all(plan, self.progress)
+                        outer.cancel_scope.cancel()
+            except BaseExceptionGroup as group:
+                error = group
+                # A refused write stops every task: raise it alone, so callers catch DiskError.
+                disk = group.subgroup(DiskError)
+                if disk is not None:
+                    raise _first(disk) from group
+                raise
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                self.progress.close()
+                self.reuse.record_index()
+                # Every exit path closes the run in the ledger, an unexpected error included.
+                summary = self._summary(time.monotonic() - started)
+                self.ledger.record(_end_event(summary, error))
+                self.ledger.save_checkpoint()
         return summary
 
     def _say(self, text: str) -> None:
@@ -279,24 +285,35 @@ class _Run:
         self.progress.message(f"{self.unreachable}; stopping the batch (nothing more is sent)")
         self.driver.stop()
 
-    async def _watch_signals(self) -> None:
-        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async for _ in signals:
-                if not self.interrupted:
-                    self.interrupted = self.driver.stopping = True
-                    if self.options.drain_on_interrupt:
-                        self.progress.message(
-                            f"interrupted: no new submissions; waiting for the "
-                            f"{self.limiter.in_flight} jobs in flight to finish (press Ctrl-C "
-                            "again to quit now)")
-                    else:
-                        self.progress.message(
-                            "interrupted: no new submissions; recording the answers of calls "
-                            "in flight (press Ctrl-C again to quit now)")
-                        self.driver.stop()
+    @contextlib.contextmanager
+    def _deaf_once_interrupted(self):
+        """After an interrupted run, SIGINT and SIGTERM are ignored: the user asked to quit,
+        and one more Ctrl-C would only raise KeyboardInterrupt inside the event loop's
+        shutdown, a traceback. The caller restores its handlers (the CLI does, at exit)."""
+        try:
+            yield
+        finally:
+            if self.interrupted and self.options.handle_signals:
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(signum, signal.SIG_IGN)
+
+    async def _watch_signals(self, signals: AsyncIterator[int]) -> None:
+        async for _ in signals:
+            if not self.interrupted:
+                self.interrupted = self.driver.stopping = True
+                if self.options.drain_on_interrupt:
+                    self.progress.message(
+                        f"interrupted: no new submissions; waiting for the "
+                        f"{self.limiter.in_flight} jobs in flight to finish (press Ctrl-C "
+                        "again to quit now)")
                 else:
+                    self.progress.message(
+                        "interrupted: no new submissions; recording the answers of calls "
+                        "in flight (press Ctrl-C again to quit now)")
                     self.driver.stop()
-                    self.submitter.abandon()
+            else:
+                self.driver.stop()
+                self.submitter.abandon()
 
     def _summary(self, elapsed: float) -> RunSummary:
         state, holds, elsewhere = self.ledger.state, self.holds, self.driver.elsewhere

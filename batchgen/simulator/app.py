@@ -153,7 +153,8 @@ class Simulator(GenerateRoutes, JobRoutes, AssetRoutes, UploadRoutes):
         if scope["type"] != "http":
             return
         request = await read_request(scope, receive)
-        await send_response(send, self.handle(request))
+        if request is not None:
+            await send_response(send, self.handle(request))
 
     def handle(self, request: Request) -> Response:
         """Answer one request (synchronously: the state lives in memory)."""

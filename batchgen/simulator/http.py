@@ -69,11 +69,14 @@ class Router:
         return None
 
 
-async def read_request(scope: dict, receive: Callable[[], Awaitable[dict]]) -> Request:
-    """Collect an ASGI http request into a Request."""
+async def read_request(scope: dict, receive: Callable[[], Awaitable[dict]]) -> Request | None:
+    """Collect an ASGI http request into a Request; None when the client went away before
+    sending it whole (a server never acts on half a request, nor counts it)."""
     chunks = []
     while True:
         message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
         chunks.append(message.get("body", b""))
         if not message.get("more_body"):
             break

@@ -128,3 +128,36 @@ def test_an_interrupted_simulate_run_lets_its_jobs_finish_since_the_simulator_fo
     state = {e["key"]: e["event"] for e in read_events(ledger) if "key" in e}
     assert state and set(state.values()) == {"file"}  # every submitted job finished
     assert "Resume with:" in out
+
+
+@pytest.mark.parametrize("after,gap", [(1, 0.0), (1, 0.05), (3, 0.01), (3, 0.2), (3, 0.3), (6, 0.1)])
+def test_a_double_ctrl_c_quits_without_a_traceback_and_the_resume_pays_nothing_twice(
+        tmp_path, after, gap):
+    # The second Ctrl-C lands at different moments: while the first one's in-flight calls
+    # are waited for, while the ledger is being closed, or just as the run ends.
+    manifest = _manifest(tmp_path, prompts=4, samples=2)
+    batch = load_batch(manifest)
+    ledger = ledger_path(batch.output)
+    with served(seed=after, time_scale=10.0) as (sim, url):
+        proc = subprocess.Popen(run_command(manifest, url), env=run_env(), text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if ledger.exists() and ledger.read_bytes().count(b'"event":"intent"') >= after:
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(gap)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130, err
+        assert "Traceback" not in err + out
+        again = subprocess.run(run_command(manifest, url), env=run_env(), capture_output=True,
+                               text=True, timeout=60)
+        assert again.returncode == 0, again.stderr
+        assert "Traceback" not in again.stderr
+    assert {e["key"] for e in read_events(ledger) if e["event"] == "file"} == \
+        {job.key for job in batch.jobs}
+    bodies = Counter(canonical_json(job.body({})) for job in batch.jobs)
+    assert all(sim.counters.generate_calls[b] <= n for b, n in bodies.items())
+    assert sum(sim.counters.generate_calls.values()) == len(batch.jobs)
