@@ -171,3 +171,12 @@ class AccessDenied(APIError):
     """401/403: credentials or access refused; retrying never helps, stop the batch."""
 
     exit_code = 3
+
+
+def leaves(group: BaseExceptionGroup) -> list[BaseException]:
+    """The exceptions of a group and its nested groups, in order: what concurrent tasks
+    raised, each on its own."""
+    out: list[BaseException] = []
+    for exc in group.exceptions:
+        out += leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
+    return out

@@ -14,7 +14,7 @@ import sys
 from batchgen import redact
 from batchgen.cli.logs import level_for, logging_to_stderr
 from batchgen.durable import disk_error
-from batchgen.errors import BatchgenError, ManifestError
+from batchgen.errors import BatchgenError, ManifestError, leaves
 
 COMMANDS = ["init", "validate", "plan", "run", "status", "estimate", "schema", "report", "simulate"]
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except BaseExceptionGroup as group:
         # Concurrent work that failed on purpose: say the gravest error, as for one alone.
-        errors = [disk_error(e) if _disk_fault(e) else e for e in _leaves(group)]
+        errors = [disk_error(e) if _disk_fault(e) else e for e in leaves(group)]
         if not errors or not all(isinstance(e, BatchgenError) for e in errors):
             raise
         worst = max(errors, key=lambda e: e.exit_code)
@@ -100,13 +100,6 @@ def _disk_fault(exc: BaseException) -> bool:
     """An OSError of the file system (not a closed pipe or a network error)."""
     return isinstance(exc, OSError) and not isinstance(exc, (BrokenPipeError, ConnectionError)) \
         and exc.errno is not None
-
-
-def _leaves(group: BaseExceptionGroup) -> list[BaseException]:
-    out: list[BaseException] = []
-    for exc in group.exceptions:
-        out += _leaves(exc) if isinstance(exc, BaseExceptionGroup) else [exc]
-    return out
 
 
 if __name__ == "__main__":

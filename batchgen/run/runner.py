@@ -23,7 +23,7 @@ from typing import Any, AsyncIterator
 import anyio
 
 from batchgen.durable import writing
-from batchgen.errors import AccessDenied, DiskError
+from batchgen.errors import AccessDenied, DiskError, leaves
 from batchgen.jobs import Job, LocalFrame, job_label
 from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
 from batchgen.ledger.family import Family
@@ -122,12 +122,6 @@ def _end_event(summary: RunSummary, error: BaseException | None) -> dict[str, An
         "interrupted": summary.interrupted,
         "exitCode": summary.exit_code if error is None else exit_code(error)},
         **({"error": type(error).__name__} if error is not None else {})}
-
-
-def _first(group: BaseExceptionGroup) -> BaseException:
-    """The first exception of a group, however deeply nested."""
-    first = group.exceptions[0]
-    return _first(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 class _Run:
@@ -229,7 +223,7 @@ class _Run:
                 # A refused write stops every task: raise it alone, so callers catch DiskError.
                 disk = group.subgroup(DiskError)
                 if disk is not None:
-                    raise _first(disk) from group
+                    raise leaves(disk)[0] from group
                 raise
             except BaseException as exc:
                 error = exc
