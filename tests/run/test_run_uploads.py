@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 import sdkcontract
-from batchgen.api import client as api_client
+from batchgen.api import uploads as api_uploads
 from batchgen.api import ScenarioClient
 from runkit import (FAST_RETRY, KEY, SECRET, events, framed, generate_calls, make_batch,
                     make_job, run, simulator)
@@ -65,7 +65,7 @@ def _batch(tmp_path, big: bytes, small: bytes):
 def test_a_large_frame_goes_multipart_and_a_small_one_inline(tmp_path):
     sim = simulator()
     big = big_png()
-    assert len(big) > api_client.INLINE_UPLOAD_LIMIT
+    assert len(big) > api_uploads.INLINE_UPLOAD_LIMIT
     batch, jobs = _batch(tmp_path, big, png(8, 8))
     summary = run(batch, _client(httpx.ASGITransport(sim.app)))
     assert summary.exit_code == 0 and summary.uploaded == 2
@@ -84,7 +84,7 @@ def test_a_large_frame_goes_multipart_and_a_small_one_inline(tmp_path):
 
 
 def test_a_frame_of_several_parts_arrives_whole(tmp_path, monkeypatch):
-    monkeypatch.setattr(api_client, "UPLOAD_PART_SIZE", 40_000)
+    monkeypatch.setattr(api_uploads, "UPLOAD_PART_SIZE", 40_000)
     sim = simulator()
     big = big_png(230)  # ~159 KB: 4 parts
     batch, _ = _batch(tmp_path, big, png(8, 8))
