@@ -12,13 +12,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 KEY_LENGTH = 16
 # A job's status as the Scenario API reports it, in the order a job goes through them.
 JOB_STATUSES = ("pending", "queued", "warming-up", "in-progress", "finalizing", "success",
                 "failure", "canceled")
 FINAL_STATUSES = frozenset({"success", "failure", "canceled"})
+MODEL = "model"  # the matrix axis that sweeps the model, not a parameter or variable
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,20 @@ class Job:
     def label(self) -> str:
         """How messages name this job, e.g. `knight #3 (duration=10s, loop=true)`."""
         return job_label(self.id, self.sample, self.variables)
+
+    def axis_value(self, axis: str, missing: Any = None) -> Any:
+        """This job's value on a sweep axis: the model, a parameter, else a prompt
+        variable (`missing` when it has none: a parameter its model lacks)."""
+        if axis == MODEL:
+            return self.model
+        if axis in self.params:
+            return self.params[axis]
+        return self.variables.get(axis, missing)
+
+    def swept(self, axes: Iterable[str]) -> dict[str, Any]:
+        """This job's values on the swept `axes` it has, in their order (for labels)."""
+        return {axis: value for axis in axes
+                if (value := self.axis_value(axis, _ABSENT)) is not _ABSENT}
 
 
 def job_label(job_id: str, sample: int, shown: Mapping[str, Any]) -> str:

@@ -91,7 +91,7 @@ def print_generated_elsewhere(keys: list[str], folder: str | os.PathLike[str],
 
 def _plan_of_records(args: argparse.Namespace) -> int:
     """The plan of output folders, ledgers or several manifests: their recorded jobs."""
-    from batchgen.cli.status_cmd import print_json, varying_values
+    from batchgen.cli.status_cmd import print_json, record_values, varying_values
     from batchgen.ledger.status import collect_records, count_states
 
     with paused_gc():
@@ -104,7 +104,7 @@ def _plan_of_records(args: argparse.Namespace) -> int:
         header = ["STATE", "KEY", "PROMPT", "#", *[a.upper() for a in varying], "FILE"]
         rows = [header]
         for r in records:
-            values = {**r["params"], **r["variables"]}
+            values = record_values(r)
             rows.append([r["state"], r["key"], str(r["id"] or "?"), str(r["sample"] or ""),
                          *[plain(values[a]) if a in values else "" for a in varying],
                          "; ".join(f["path"] for f in r["files"])])
@@ -125,8 +125,7 @@ def format_table(batch: Batch, states: list[str]) -> str:
     # Built column by column: a 100,000-job plan spends its time here otherwise.
     columns = [states, [j.key for j in jobs], [j.id for j in jobs], [str(j.sample) for j in jobs]]
     for a in axes:
-        columns.append([plain(j.params[a]) if a in j.params else j.variables.get(a, "")
-                        for j in jobs])
+        columns.append([plain(j.axis_value(a, "")) for j in jobs])
     columns.append([j.filename for j in jobs])
     padded = [[title.ljust(width)] + [cell.ljust(width) for cell in column]
               for title, column in zip(header, columns)

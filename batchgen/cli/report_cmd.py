@@ -108,12 +108,12 @@ def _shown(path: Path) -> str:
 
 def _refuse_foreign_results(out: Path) -> None:
     """--out FILE writes results.csv/json beside FILE: never over someone else's."""
-    from batchgen.report.results import CSV_COLUMNS
+    from batchgen.report.results import CSV_SIGNATURE
 
     folder = out.resolve().parent
     for name in ("results.csv", "results.json"):
         existing = folder / name
-        if existing.exists() and not _ours(existing, CSV_COLUMNS):
+        if existing.exists() and not _ours(existing, CSV_SIGNATURE):
             raise UsageError(f"{existing} exists and was not written by batchgen report; the "
                              "report writes results.csv and results.json beside --out FILE. "
                              "Choose another folder, or add --force to overwrite it")
@@ -124,7 +124,7 @@ def _ours(path: Path, columns: tuple[str, ...]) -> bool:
         with open(path, encoding="utf-8", newline="") as handle:
             if path.suffix == ".csv":
                 header = next(csv.reader(handle), [])
-                return tuple(header[:len(columns) - 5]) == columns[:len(columns) - 5]
+                return tuple(header[:len(columns)]) == columns
             document = json.load(handle)
     except (OSError, UnicodeDecodeError, ValueError):
         return False

@@ -84,7 +84,7 @@ def _print_table(name: str, counts: dict[str, int], records: list[dict[str, Any]
         error = record["error"] or ""
         if error and record["hint"]:
             error = f"{error} (hint: {record['hint']})"
-        values = {**record["params"], **record["variables"]}
+        values = record_values(record)
         rows.append((str(record["id"] or "?"), str(record["sample"] or ""),
                      *(_cell(values.get(name)) for name in varying),
                      "reused" if record.get("reusedFrom") else record["state"],
@@ -101,7 +101,7 @@ def varying_values(records: list[dict[str, Any]], axes: list[str] = ()) -> list[
     seen: dict[str, Any] = {}
     varying: dict[str, None] = {}
     for record in records:
-        values = {**record["params"], **record["variables"]}
+        values = record_values(record)
         for name in seen.keys() | values.keys():
             if name not in varying and name in seen and seen[name] != values.get(name, _ABSENT):
                 varying[name] = None
@@ -111,6 +111,13 @@ def varying_values(records: list[dict[str, Any]], axes: list[str] = ()) -> list[
 
 
 _ABSENT = object()
+
+
+def record_values(record: dict[str, Any]) -> dict[str, Any]:
+    """A record's values on what can tell jobs apart: the model (where the ledger says),
+    the parameters, the prompt variables."""
+    model = {"model": record["model"]} if record.get("model") else {}
+    return {**model, **record["params"], **record["variables"]}
 
 
 def _cell(value: Any) -> str:

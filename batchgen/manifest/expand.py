@@ -350,8 +350,7 @@ def _slug(text: str) -> str:
 def _collision_problems(m: Manifest, template: templates.Template,
                         collisions: list[tuple[Job, Job]], swept: list[str]) -> list[Problem]:
     def label(job: Job) -> str:
-        values = {**job.variables, **job.params, MODEL: job.model}
-        return job_label(job.id, job.sample, {n: values[n] for n in swept if n in values})
+        return job_label(job.id, job.sample, job.swept(swept))
 
     line = m.line("filename")
     problems = [Problem(m.display, line, (

@@ -14,10 +14,9 @@ from typing import Any
 
 from batchgen.manifest import templates
 from batchgen.errors import Problem
-from batchgen.jobs import LocalFrame
+from batchgen.jobs import MODEL, LocalFrame
 from batchgen.manifest.document import FrameReader, Manifest, PromptSpec
 
-MODEL = "model"  # a matrix axis that sweeps the model, not a prompt variable
 RESERVED = set(templates.JOB_FIELDS) | {"prompt", "samples", "exclude", "include"}
 _BRACED = re.compile(r"\{([^{}]*)")  # what follows an opening brace, closed or not
 _WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")

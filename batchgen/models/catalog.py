@@ -19,7 +19,8 @@ from typing import Any
 
 from batchgen.errors import Problem, UsageError
 from batchgen import inputfile
-from batchgen.models.model import Model, is_finite_price
+from batchgen.models.check import checked, where
+from batchgen.models.model import Model
 from batchgen.models.schema import manifest_validator, schemas_folder
 
 DEFAULT_MODEL = "model_luma-ray-3-2"
@@ -74,8 +75,9 @@ def unknown_message(model_id: str, folder: Path | None) -> str:
 
 
 def read(path: Path, display: str | None = None) -> tuple[Model | None, list[Problem]]:
-    """A model file, checked: JSON, a valid draft 2020-12 schema of an object body with a
-    string `prompt`, and a well-formed x-price. The problems name the file."""
+    """A model file, checked: JSON, a valid draft 2020-12 schema, and the shape batchgen
+    relies on (check.py: an object body with a string `prompt`, usable defaults, enums,
+    annotations and x-price, references only within the file). The problems name the file."""
     from jsonschema import Draft202012Validator
     from jsonschema.exceptions import SchemaError
 
@@ -100,20 +102,11 @@ def read(path: Path, display: str | None = None) -> tuple[Model | None, list[Pro
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:
-        return problem(None, f"the model schema is not a valid JSON Schema: {exc.message}")
-    props = schema.get("properties") if isinstance(schema, dict) else None
-    if schema.get("type") != "object" or not isinstance(props, dict):
-        return problem(None, "a model schema describes the request body: \"type\": \"object\" "
-                       "with \"properties\"")
-    if not isinstance(props.get("prompt"), dict) or props["prompt"].get("type") != "string":
-        return problem(None, "a model schema needs a \"prompt\" property of \"type\": \"string\"")
-    price = schema.get("x-price", {})
-    factors = price.get("factors", {}) if isinstance(price, dict) else None
-    if not isinstance(factors, dict) or not is_finite_price(price.get("base", 1)) or not all(
-            isinstance(t, dict) and all(is_finite_price(f) for f in t.values())
-            for t in factors.values()):
-        return problem(None, "x-price must be {\"base\": number, \"factors\": {input: {value: "
-                       "number}}}")
+        at = f"{where(exc.path)}: " if exc.path else ""
+        return problem(None, f"{at}the model schema is not a valid JSON Schema: {exc.message}")
+    schema, shape = checked(schema)
+    if shape:
+        return problem(None, shape)
     return Model(model_id, schema, shown), []
 
 

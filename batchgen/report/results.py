@@ -16,7 +16,8 @@ from batchgen.report.model import ReportRow
 CSV_COLUMNS = ("key", "id", "sample", "prompt", "params", "variables", "state", "jobId",
                "files", "sha256", "bytes", "cost", "submittedAt", "finishedAt", "seconds",
                "error", "votes", "ratings", "meanScore", "winnerCount", "notes",
-               "reusedFrom")  # last: files written before it still read as ours
+               "reusedFrom", "model")  # added at the end: older files still read as ours
+CSV_SIGNATURE = CSV_COLUMNS[:17]  # what every results.csv batchgen wrote starts with
 NO_VERDICT = {"ratings": [], "votes": 0, "meanScore": None, "scores": [], "winnerCount": 0, "notes": []}
 
 
@@ -69,6 +70,7 @@ def results_csv(rows: list[ReportRow], verdicts: Mapping[str, Mapping[str, Any]]
             _number(verdict["meanScore"]), verdict["winnerCount"],
             json.dumps(verdict["notes"], ensure_ascii=False) if verdict["notes"] else "",
             row.reused_from or "",  # the folder the result was taken from (cost 0 here)
+            row.model or "",  # the model id (a sweep may compare models), where known
         ])
     return buffer.getvalue()
 

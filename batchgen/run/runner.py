@@ -95,10 +95,7 @@ def _list_timing(poll_interval: float) -> ListPollTiming:
 
 def _describe(batch: Any, job: Job) -> str:
     """How messages name a job: its id, sample and its values of the swept axes."""
-    shown = {name: job.params[name] if name in job.params else job.variables[name]
-             for name in getattr(batch, "axes", {}) or {}
-             if name in job.params or name in job.variables}
-    return job_label(job.id, job.sample, shown)
+    return job_label(job.id, job.sample, job.swept(getattr(batch, "axes", {}) or {}))
 
 
 def _run_event(batch: Any, output: Path, options: RunOptions, *, capped: bool) -> dict[str, Any]:

@@ -4,6 +4,7 @@ estimate, `schema check`, and a sweep across two models with `model` as a matrix
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -167,3 +168,97 @@ def test_schema_check_reads_a_model_from_the_models_folder(folder, capsys):
     assert f"{CLIP}: the live model matches its schema (models/{FIXTURE.name})" in \
         capsys.readouterr().out
     assert main(["schema", "check", f"models/{FIXTURE.name}", "--simulate"]) == 0
+
+
+def _broken(folder: Path, change) -> Path:
+    """The fixture model with one thing broken, dropped in as model_bad."""
+    schema = json.loads(FIXTURE.read_text())
+    change(schema)
+    (folder / "models" / "model_bad.schema.json").write_text(json.dumps(schema))
+    return manifest(folder, "version: 1\nmodel: model_bad\nprompts:\n  - x\n")
+
+
+def _set(path: str, value):
+    def change(schema):
+        *parents, last = path.split(".")
+        node = schema
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+    return change
+
+
+BROKEN_MODELS = [
+    (_set("properties.style.$ref", "http://127.0.0.1:9/style.json"),
+     "properties.style.$ref: 'http://127.0.0.1:9/style.json' points outside the file"),
+    (_set("properties.style.$ref", "#/properties/style"),
+     "properties.style.$ref: #/properties/style refers back to itself"),
+    (_set("properties.style.$ref", "#/$defs/nothing"),
+     "properties.style.$ref: #/$defs/nothing names nothing in the file"),
+    (_set("properties.style.enum", []), "properties.style.enum: an enum lists at least one value"),
+    (_set("properties.style.default", "oil"),
+     "properties.style.default: 'oil' is not a value style itself allows"),
+    (_set("properties.style", True), "properties.style: an input is described by a mapping"),
+    (_set("properties.duration.type", 5),
+     "properties.duration.type: the model schema is not a valid JSON Schema: 5 is not valid"),
+    (_set("x-model", "Test Clip"), 'x-model must be {"name": text}'),
+    (_set("required", ["prompt", "seed"]), "required: seed is not one of the properties"),
+    (_set("allOf", [{"x-message": 5, "if": {"required": ["style"]}, "then": {}}]),
+     "allOf.0.x-message: the sentence printed when the rule is broken, as text"),
+    (_set("x-price.factors.seed", {"1": 2}), "x-price.factors.seed: seed is not one of the properties"),
+]
+
+
+@pytest.mark.parametrize("change, rule", BROKEN_MODELS)
+def test_a_model_file_batchgen_cannot_use_is_refused_naming_the_place_and_rule(folder, capsys,
+                                                                                change, rule):
+    path = _broken(folder, change)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert f"models/model_bad.schema.json: {rule}" in err and "Traceback" not in err
+    # every command that reads the model refuses it the same way, before sending anything
+    assert main(["run", str(path), "--simulate", "--no-progress"]) == 2
+    assert f"models/model_bad.schema.json: {rule}" in capsys.readouterr().err
+    assert not (folder / "out").exists()
+    assert main(["schema", "check", "model_bad", "--simulate"]) == 2
+    assert rule in capsys.readouterr().err
+
+
+def test_a_reference_within_the_model_file_is_followed(folder):
+    schema = json.loads(FIXTURE.read_text())
+    schema["$defs"] = {"style": schema["properties"]["style"]}
+    schema["properties"]["style"] = {"$ref": "#/$defs/style"}
+    (folder / "models" / "model_ref.schema.json").write_text(json.dumps(schema))
+    path = manifest(folder, "version: 1\nmodel: model_ref\nprompts:\n  - x\n"
+                            "matrix:\n  style: [anime, oil]\n")
+    assert problems(path) == ["m.yaml:6: style must be film or anime, not oil"]
+
+
+def test_the_shipped_and_fixture_models_pass_the_model_file_checks():
+    for model in [*catalog.shipped().values()]:
+        path = catalog.schemas_folder().joinpath(catalog.FOLDER, f"{model.id}{catalog.SUFFIX}")
+        read, found = catalog.read(Path(str(path)))
+        assert found == [] and read.schema == model.schema
+    assert catalog.read(FIXTURE)[1] == []
+
+
+def test_the_model_of_each_job_shows_where_a_sweep_compares_models(folder, capsys):
+    path = manifest(folder, SWEEP)
+    assert main(["plan", str(path)]) == 0
+    plan = capsys.readouterr().out.splitlines()
+    assert plan[1].split()[:5] == ["STATE", "KEY", "PROMPT", "#", "MODEL"]
+    assert [line.split()[4] for line in plan[2:5]] == [LUMA, LUMA, CLIP]
+
+    assert main(["run", str(path), "--simulate", "--yes"]) == 0
+    err = capsys.readouterr().err
+    assert f"lighthouse #1 (model={CLIP})" in err  # log lines tell the two models' jobs apart
+    assert f"lighthouse #1 (model={LUMA}, aspectRatio=1:1)" in err
+
+    assert main(["status", str(path)]) == 0
+    table = capsys.readouterr().out.splitlines()[2:]
+    assert table[0].split()[:3] == ["ID", "SAMPLE", "MODEL"]
+    assert sorted(line.split()[2] for line in table[1:]) == sorted([CLIP, LUMA, LUMA])
+
+    with open(folder / "out" / "two-models" / "results.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert sorted(row["model"] for row in rows) == sorted([CLIP, LUMA, LUMA])
