@@ -11,15 +11,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 
-def iso(t: float | datetime | None = None) -> str:
-    """`t` (epoch seconds or a datetime; default now) as `2026-12-02T19:40:00.123Z`."""
+def iso(t: float | datetime | None = None, timespec: str = "milliseconds") -> str:
+    """`t` (epoch seconds or a datetime; default now) as `2026-12-02T19:40:00.123Z`
+    (`timespec="seconds"`: `2026-12-02T19:40:00Z`, as the report's page dates itself)."""
     if t is None:
         moment = datetime.now(timezone.utc)
     elif isinstance(t, datetime):
         moment = t if t.tzinfo else t.replace(tzinfo=timezone.utc)
     else:
         moment = datetime.fromtimestamp(t, timezone.utc)
-    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return moment.astimezone(timezone.utc).isoformat(timespec=timespec).replace("+00:00", "Z")
 
 
 def parse(text: str) -> float:

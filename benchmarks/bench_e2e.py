@@ -31,7 +31,6 @@ Exits 1 when batchgen misses a target (calls/job <= 1.5, median < 2 s, idle < 3 
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import statistics
@@ -42,19 +41,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import anyio
-import httpx
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from batchgen.api import ScenarioClient  # noqa: E402
+from benchkit import (KEY, SECRET, add_simulated_batch, command_line,  # noqa: E402
+                      ideal_makespan, makespan, simulated_client)
 from batchgen.run.polling.single import PerJobPoller  # noqa: E402
 from batchgen.run.runner import RunOptions, run_batch  # noqa: E402
 from batchgen.simulator import Simulator  # noqa: E402
 from batchgen.run.submit import SubmitTiming  # noqa: E402
 from batchgen.manifest.load import load_batch  # noqa: E402
 
-KEY, SECRET = "bench-key", "bench-secret"
 DOWNLOAD_ROUTES = ("POST /assets/get-bulk", "GET /assets/{asset_id}")
 TARGETS = {"calls_per_job": 1.5, "median_download_s": 2.0, "idle_pct": 3.0, "rate_limited_pct": 5.0}
 
@@ -106,20 +103,6 @@ def idle_share(sim: Simulator, ceiling: int) -> float:
     return 1 - busy / (ceiling * (last - first))
 
 
-def makespan(sim: Simulator, scale: float) -> float:
-    """Simulated seconds from the first job's creation to the last job's end."""
-    timings = sim.timings()
-    return (max(t.finished for t in timings) - min(t.created for t in timings)) * scale
-
-
-def ideal_makespan(sim: Simulator, concurrency: int) -> float:
-    """The least simulated time the drawn durations allow with min(ceiling, concurrency)
-    jobs at once: no job ends before the longest one, and the slots cannot do the total
-    work faster than side by side."""
-    durations = [t.duration for t in sim.timings()]
-    return max(max(durations), sum(durations) / min(sim.ceiling, concurrency))
-
-
 async def run_client(kind: str, path: Path, *, jobs: int, ceiling: int, scale: float,
                      concurrency: int) -> Figures:
     sim = Simulator(api_key=KEY, api_secret=SECRET, ceiling=ceiling, duration_range=(20.0, 40.0),
@@ -135,8 +118,7 @@ async def run_client(kind: str, path: Path, *, jobs: int, ceiling: int, scale: f
     if kind == "naive":
         options.poller = lambda client: PerJobPoller(client, interval=5.0 / scale)
     started = time.perf_counter()
-    async with ScenarioClient("http://simulator.test/v1", KEY, SECRET,
-                              transport=httpx.ASGITransport(sim.app)) as client:
+    async with simulated_client(sim) as client:
         summary = await run_batch(batch, client, options=options)
     wall = time.perf_counter() - started
     calls = sim.counters.calls
@@ -185,11 +167,8 @@ def misses(row: Figures) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=200)
-    parser.add_argument("--ceiling", type=int, default=16)
-    parser.add_argument("--scale", type=float, default=7.0,
-                        help="simulated seconds per real second (7: about a minute per run)")
+    parser = command_line(__doc__)
+    add_simulated_batch(parser, jobs=200, ceiling=16, scale=7.0, per_run="about a minute per run")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--only", choices=("batchgen", "naive"))
     parser.add_argument("--json", action="store_true")

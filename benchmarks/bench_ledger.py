@@ -12,7 +12,6 @@ behind) and with no checkpoint at all (a ledger batchgen's runner did not write)
 
 from __future__ import annotations
 
-import argparse
 import gc
 import hashlib
 import json
@@ -23,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchkit import add_keep, command_line
 from batchgen.ledger.checkpoint import checkpoint_path, load_state, save_checkpoint
 from batchgen.ledger.events import encode_event, iter_events, ledger_path, read_events
 from batchgen.ledger.state import replay
@@ -117,9 +117,9 @@ def command(label: str, argv: list[str], runs: int = 3) -> None:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = command_line(__doc__)
     parser.add_argument("--jobs", type=int, default=100_000)
-    parser.add_argument("--keep", type=Path, help="write the ledger here and keep it")
+    add_keep(parser, "the ledger")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         output = args.keep or Path(tmp) / "out"

@@ -14,10 +14,8 @@ own job keys (so every state joins), then times `plan` and `plan --json` end to 
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -26,6 +24,7 @@ from batchgen.manifest.load import load_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_expand import write_matrix  # noqa: E402
+from benchkit import add_keep, command_line, work_folder  # noqa: E402
 from bench_ledger import behind, checkpoint_up_to  # noqa: E402
 
 MAX_SECONDS = 1.5
@@ -69,12 +68,10 @@ def best_wall(argv: list[str], runs: int = 3) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", type=Path, help="write the manifest and ledger here and keep them")
+    parser = command_line(__doc__)
+    add_keep(parser, "the manifest and ledger")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
+    with work_folder(args.keep) as folder:
         manifest = write_matrix(folder)
         output, jobs = write_ledger_for(manifest)
         ledger = ledger_path(output)

@@ -11,7 +11,6 @@ controls work. Also times switching the axis across and a filter.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import shutil
 import statistics
@@ -20,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchkit import add_keep, command_line
 from batchgen.report import write_report
 from batchgen.simulator.media import video_for
 
@@ -88,10 +88,10 @@ def _timed(page, script: str) -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = command_line(__doc__)
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--keep", type=Path, help="write the sweep here and keep it")
+    add_keep(parser, "the sweep")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         print(f"bench_report: chromium is not installed at {CHROMIUM} (apt-get install chromium)")

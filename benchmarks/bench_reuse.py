@@ -20,10 +20,8 @@ BATCHGEN_CACHE_DIR, never the user's), then times, in this process:
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +32,7 @@ from batchgen.reuse.sources import from_index, ledger_results, on_api
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_expand import write_matrix  # noqa: E402
+from benchkit import add_keep, command_line, work_folder  # noqa: E402
 
 LOOKUP_SECONDS = 1.0
 API = "simulated"  # the API every row is recorded as made on
@@ -62,12 +61,10 @@ def timed(action) -> tuple[float, float, object]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--keep", type=Path, help="write the manifest and index here and keep them")
+    parser = command_line(__doc__)
+    add_keep(parser, "the manifest and index")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = args.keep or Path(tmp)
-        folder.mkdir(parents=True, exist_ok=True)
+    with work_folder(args.keep) as folder:
         os.environ["BATCHGEN_CACHE_DIR"] = str(folder / "cache")  # never the user's index
         batch = load_batch(str(write_matrix(folder)))
         state = succeeded_state(batch)

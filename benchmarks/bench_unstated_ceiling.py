@@ -16,7 +16,6 @@ ceiling)). Exits 1 when a target is missed.
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 import tempfile
@@ -24,18 +23,17 @@ import time
 from pathlib import Path
 
 import anyio
-import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from batchgen.api import ScenarioClient  # noqa: E402
+from benchkit import (KEY, SECRET, add_simulated_batch, command_line,  # noqa: E402
+                      ideal_makespan, makespan, simulated_client)
 from batchgen.run.runner import RunOptions, run_batch  # noqa: E402
 from batchgen.run.submit import SubmitTiming  # noqa: E402
 from batchgen.simulator import Simulator  # noqa: E402
 from runkit import make_batch, make_job  # noqa: E402
 
-KEY, SECRET = "bench-key", "bench-secret"
 TARGET_429_PCT = 5.0
 
 
@@ -50,13 +48,9 @@ async def one_run(style: str, jobs: int, ceiling: int, scale: float, folder: Pat
                                              recovery_wait=150 / scale,
                                              recovery_interval=2.0 / scale))
     started = time.perf_counter()
-    async with ScenarioClient("http://simulator.test/v1", KEY, SECRET,
-                              transport=httpx.ASGITransport(sim.app)) as client:
+    async with simulated_client(sim) as client:
         summary = await run_batch(batch, client, options=options)
-    timings = sim.timings()
-    span = (max(t.finished for t in timings) - min(t.created for t in timings)) * scale
-    durations = [t.duration for t in timings]
-    ideal = max(max(durations), sum(durations) / ceiling)
+    span, ideal = makespan(sim, scale), ideal_makespan(sim, options.concurrency)
     generated = sum(sim.counters.generate_calls.values())
     return {"style": style, "exit": summary.exit_code, "wall_s": time.perf_counter() - started,
             "generate_calls": generated, "rate_limited": sim.counters.rate_limited,
@@ -67,11 +61,8 @@ async def one_run(style: str, jobs: int, ceiling: int, scale: float, folder: Pat
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--jobs", type=int, default=100)
-    parser.add_argument("--ceiling", type=int, default=8)
-    parser.add_argument("--scale", type=float, default=10.0,
-                        help="simulated seconds per real second (10: about 40 s per run)")
+    parser = command_line(__doc__)
+    add_simulated_batch(parser, jobs=100, ceiling=8, scale=10.0, per_run="about 40 s per run")
     args = parser.parse_args()
     failed = []
     with tempfile.TemporaryDirectory(prefix="bench-ceiling-") as tmp:

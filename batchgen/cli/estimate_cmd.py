@@ -8,7 +8,7 @@ import sys
 from typing import Any
 from typing import TYPE_CHECKING
 
-from batchgen.cli.argtypes import concurrency
+from batchgen.cli.arguments import add_concurrency, add_json, add_manifest, command_parser
 from batchgen.cli.connect import add_api_options, open_client
 
 if TYPE_CHECKING:
@@ -19,17 +19,16 @@ DEFAULT_CONCURRENCY = 4
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "estimate", help="ask the API what a manifest costs (dry runs; nothing is generated)",
-        description="Price every job of MANIFEST with the API's dry run: one dry run per "
-        "distinct priced combination of parameters, never one per job. Nothing is generated "
-        "or charged.")
-    parser.add_argument("manifest", metavar="MANIFEST", help="a YAML or CSV manifest")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--concurrency", metavar="N", type=concurrency, default=DEFAULT_CONCURRENCY,
-                        help=f"dry runs in flight at once (default {DEFAULT_CONCURRENCY})")
+    parser = command_parser(
+        subparsers, "estimate", estimate_command,
+        "ask the API what a manifest costs (dry runs; nothing is generated)",
+        "Price every job of MANIFEST with the API's dry run: one dry run per distinct priced "
+        "combination of parameters, never one per job. Nothing is generated or charged.")
+    add_manifest(parser)
+    add_json(parser)
+    add_concurrency(parser, DEFAULT_CONCURRENCY,
+                    f"dry runs in flight at once (default {DEFAULT_CONCURRENCY})")
     add_api_options(parser)
-    parser.set_defaults(func=estimate_command)
 
 
 def estimate_command(args: argparse.Namespace) -> int:

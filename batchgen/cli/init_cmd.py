@@ -7,6 +7,7 @@ import os
 import re
 from pathlib import Path
 
+from batchgen.cli.arguments import command_parser
 from batchgen.cli.invocation import command
 from batchgen.errors import UsageError
 
@@ -56,14 +57,12 @@ samples: 2                         # generations of each prompt and combination
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "init", help="write a commented starter manifest",
-        description="Write NAME.yaml, a commented manifest with two prompts, a small matrix "
-        "and samples, that validates and runs on --simulate as written. Never overwrites a "
-        "file.")
+    parser = command_parser(
+        subparsers, "init", run, "write a commented starter manifest",
+        "Write NAME.yaml, a commented manifest with two prompts, a small matrix and samples, "
+        "that validates and runs on --simulate as written. Never overwrites a file.")
     parser.add_argument("name", metavar="NAME", nargs="?", default=DEFAULT_NAME,
                         help=f"batch name, or a path ending in .yaml (default {DEFAULT_NAME})")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

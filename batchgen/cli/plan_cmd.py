@@ -14,7 +14,8 @@ import sys
 from typing import TextIO
 
 from batchgen.cli.scope import add_scope_options, scope, target_scope
-from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings, summary
+from batchgen.cli.arguments import TARGETS_HELP, add_json, add_max_jobs, command_parser
+from batchgen.cli.validate_cmd import print_problems, print_warnings, summary
 from batchgen.durable import paused_gc
 from batchgen.errors import ManifestError
 from batchgen.manifest.templates import plain
@@ -25,24 +26,20 @@ from batchgen.run.shards import parse_shard
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "plan", help="list the expanded jobs and their states",
-        description="Expand a manifest and list its jobs: state (from the ledger in the output "
-        "folder: pending, running, succeeded or failed), key, prompt id, sample, the swept "
-        "values and the file each job writes. Also takes output folders and ledger files "
-        "(the jobs they record), or several of these (shards), merged. Sends nothing, "
-        "writes nothing.")
-    parser.add_argument("targets", nargs="+", metavar="MANIFEST",
-                        help="manifest, output folder or ledger.jsonl")
+    parser = command_parser(
+        subparsers, "plan", run, "list the expanded jobs and their states",
+        "Expand a manifest and list its jobs: state (from the ledger in the output folder: "
+        "pending, running, succeeded or failed), key, prompt id, sample, the swept values and "
+        "the file each job writes. Also takes output folders and ledger files (the jobs they "
+        "record), or several of these (shards), merged. Sends nothing, writes nothing.")
+    parser.add_argument("targets", nargs="+", metavar="MANIFEST", help=TARGETS_HELP)
     add_scope_options(parser, "read")
-    parser.add_argument("--json", action="store_true",
-                        help="print one JSON object: counts by state and every job")
+    add_json(parser, "print one JSON object: counts by state and every job")
     add_max_jobs(parser)
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    target_scope(args)  # refuses --out/--shard unless one manifest is given
+    target_scope(args.targets, args.out, args.shard)  # refuses --out/--shard unless one manifest is given
     target = args.targets[0]
     if len(args.targets) > 1 or not os.path.isfile(target) or target.endswith(".jsonl"):
         return _plan_of_records(args)

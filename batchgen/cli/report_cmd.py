@@ -11,20 +11,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from batchgen.cli.arguments import TARGETS_SAID, add_json, add_targets, command_parser
+from batchgen.cli.scope import target_scope
 from batchgen.errors import UsageError
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "report", help="HTML side-by-side comparison of the results",
-        description="Write one self-contained HTML file that shows the sweep as a grid "
-        "(prompts down, the values of a swept parameter across; playable videos), with "
-        "results.csv and results.json beside it. Give a manifest, an output folder or a "
-        "ledger file; several (e.g. the shards of one batch) are merged. Without one, the "
-        "current folder. With --choices, reviewers' exported choices.json files are merged "
-        "in and the win rate of every axis value is printed.")
-    parser.add_argument("targets", nargs="*", metavar="MANIFEST or OUTPUT DIR",
-                        help="manifest, output folder or ledger.jsonl (default: .)")
+    parser = command_parser(
+        subparsers, "report", run, "HTML side-by-side comparison of the results",
+        "Write one self-contained HTML file that shows the sweep as a grid (prompts down, the "
+        "values of a swept parameter across; playable videos), with results.csv and "
+        f"results.json beside it. {TARGETS_SAID} With --choices, reviewers' exported "
+        "choices.json files are merged in and the win rate of every axis value is printed.")
+    add_targets(parser)
     parser.add_argument("--out", metavar="FILE",
                         help="where to write the report; a folder gets report.html in it "
                         "(default: report.html in the output folder, or in the folder "
@@ -35,8 +34,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--choices", nargs="+", metavar="FILE", default=[],
                         help="choices.json files exported from the report (one per reviewer) "
                         "to merge into the page, results.csv and results.json")
-    parser.add_argument("--json", action="store_true",
-                        help="print the win rates (and choices naming unknown jobs) as JSON")
+    add_json(parser, "print the win rates (and choices naming unknown jobs) as JSON")
     parser.add_argument("--zip", nargs="?", const=True, default=None, metavar="FILE",
                         help="also write one archive of the page, results and videos (at paths "
                         "relative to the page) that opens offline once extracted (default "
@@ -44,7 +42,6 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--force", action="store_true",
                         help="with --out: overwrite results.csv/results.json beside FILE even "
                         "if they are not this batch's")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(args.zip, str) and Path(args.zip).is_dir():  # before anything is written
         raise UsageError(f"--zip {args.zip}: is a folder; give the archive's file name, e.g. "
                          f"{Path(args.zip) / 'report.zip'}")
-    path, records, judgement = judged_report(targets, args.out, args.choices, scope=_shard_scope(args),
+    path, records, judgement = judged_report(targets, args.out, args.choices, scope=target_scope(args.targets, None, args.shard),
                                              zip_file=args.zip)
     unknown = judgement.choices.unknown
     archive = judgement.archive
@@ -129,21 +126,3 @@ def _ours(path: Path, columns: tuple[str, ...]) -> bool:
     except (OSError, UnicodeDecodeError, ValueError):
         return False
     return isinstance(document, dict) and {"name", "axes", "jobs"} <= set(document)
-
-
-def _shard_scope(args: argparse.Namespace) -> Any:
-    if args.shard is None:
-        return None
-    if len(args.targets) != 1 or not Path(args.targets[0]).is_file() or args.targets[0].endswith(".jsonl"):
-        raise UsageError("--shard applies to one manifest; for output folders, give the "
-                         "folder itself (e.g. out/batch/shard-2-of-4)")
-    from batchgen.cli.scope import scope
-    from batchgen.run.shards import parse_shard
-
-    shard = parse_shard(args.shard)
-
-    def apply(batch: Any) -> tuple[Any, Path]:
-        scoped, _, folder = scope(batch, None, shard)
-        return scoped, folder
-
-    return apply

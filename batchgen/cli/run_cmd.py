@@ -10,11 +10,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batchgen.cli.argtypes import concurrency, non_negative_float, seconds, seconds_or_zero
+from batchgen.cli.arguments import (add_concurrency, add_json, add_manifest, add_max_jobs,
+                                    command_parser)
+from batchgen.cli.argtypes import non_negative_float, seconds, seconds_or_zero
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.cli.invocation import command
 from batchgen.cli.scope import scope
-from batchgen.cli.validate_cmd import add_max_jobs, print_problems, print_warnings
+from batchgen.cli.validate_cmd import print_problems, print_warnings
 from batchgen.errors import BatchgenError, ManifestError, UsageError
 
 if TYPE_CHECKING:
@@ -34,19 +36,18 @@ SIMULATE_RECOVERY_WAIT = 1.0
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "run", help="run what is not done yet; resumes from the ledger",
-        description="Run every job of MANIFEST that is not done yet: upload local frames, "
-        "submit, poll, and download the videos into the output folder. Safe to run again at "
-        "any time: the ledger makes it resume, never submit a job twice.")
-    parser.add_argument("manifest", metavar="MANIFEST", help="a YAML or CSV manifest")
+    parser = command_parser(
+        subparsers, "run", run_command, "run what is not done yet; resumes from the ledger",
+        "Run every job of MANIFEST that is not done yet: upload local frames, submit, poll, "
+        "and download the videos into the output folder. Safe to run again at any time: the "
+        "ledger makes it resume, never submit a job twice.")
+    add_manifest(parser)
     parser.add_argument("--out", metavar="DIR",
                         help="output folder (default: the manifest's `output`)")
-    parser.add_argument("--concurrency", metavar="N", type=concurrency,
-                        default=DEFAULT_CONCURRENCY,
-                        help="most generations in flight at once (default: as many as the API "
-                        f"accepts, up to {DEFAULT_CONCURRENCY}, found from its 429s; never above "
-                        "a ceiling it states)")
+    add_concurrency(parser, DEFAULT_CONCURRENCY,
+                    "most generations in flight at once (default: as many as the API accepts, "
+                    f"up to {DEFAULT_CONCURRENCY}, found from its 429s; never above a ceiling "
+                    "it states)")
     parser.add_argument("--max-cu", metavar="N", type=non_negative_float,
                         help="never submit a job that would take this output folder's spend "
                         "(earlier runs included) past N creative units; stop submitting, let "
@@ -77,15 +78,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "again for jobs generated elsewhere)")
     parser.add_argument("--no-progress", action="store_true",
                         help="plain log lines instead of a progress bar")
-    parser.add_argument("--json", action="store_true",
-                        help="print a machine-readable summary on stdout at the end")
+    add_json(parser, "print a machine-readable summary on stdout at the end")
     timing = parser.add_argument_group("timing")
     timing.add_argument("--poll-interval", metavar="SECONDS", type=seconds,
                         help="seconds between two looks at a running job (default 5)")
     timing.add_argument("--recovery-wait", metavar="SECONDS", type=seconds_or_zero,
                         help="how long after a lost answer a job list that lacks the job proves "
                         "it was never received, so it may be sent (default 150)")
-    parser.set_defaults(func=run_command)
 
 
 def run_command(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 
+from batchgen.cli.arguments import add_json, command_parser
 from batchgen.cli.connect import add_api_options, open_client
 from batchgen.errors import AccessDenied, APIError, UsageError
 from batchgen.models.catalog import DEFAULT_MODEL, SUFFIX
@@ -21,17 +22,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Work with model schemas: the shipped ones and models/<model-id>.schema.json "
         "beside a manifest.")
     actions = parser.add_subparsers(dest="schema_action", required=True, metavar="ACTION")
-    check = actions.add_parser(
-        "check", help="report every difference between the live model and its schema",
-        description="Fetch the model's live definition (GET /models/{id}) and report every "
-        "difference from its JSON Schema: allowed values, defaults, required rules, "
-        "length limits. Exit 0: in sync; 1: drifted; 2: cannot check; 3: access refused.")
+    check = command_parser(
+        actions, "check", check_command,
+        "report every difference between the live model and its schema",
+        "Fetch the model's live definition (GET /models/{id}) and report every difference "
+        "from its JSON Schema: allowed values, defaults, required rules, length limits. Exit "
+        "0: in sync; 1: drifted; 2: cannot check; 3: access refused.")
     check.add_argument("model", metavar="MODEL", nargs="?", default=DEFAULT_MODEL,
                        help=f"model id (default {DEFAULT_MODEL}; its schema is "
                        f"models/<id>{SUFFIX} here, else the shipped one) or a schema file")
-    check.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json(check)
     add_api_options(check)
-    check.set_defaults(func=check_command)
 
 
 def check_command(args: argparse.Namespace) -> int:

@@ -43,22 +43,23 @@ def scope(batch: Any, out: str | None, shard: Shard | None) -> tuple[Any, Shard 
     return batch, shard, folder
 
 
-def target_scope(args: argparse.Namespace) -> Callable[[Any], tuple[Any, Path]] | None:
-    """For `plan`/`status` targets: what --out/--shard make of the one manifest given."""
-    if args.out is None and args.shard is None:
+def target_scope(targets: list[str], out: str | None,
+                 shard_text: str | None) -> Callable[[Any], tuple[Any, Path]] | None:
+    """For `plan`/`status`/`report` targets: what --out DIR and --shard I/N make of the
+    one manifest given (UsageError for other targets)."""
+    if out is None and shard_text is None:
         return None
-    given = [flag for flag, value in (("--out", args.out), ("--shard", args.shard)) if value]
-    if len(args.targets) != 1 or not Path(args.targets[0]).is_file() \
-            or args.targets[0].endswith(".jsonl"):
+    given = [flag for flag, value in (("--out", out), ("--shard", shard_text)) if value]
+    if len(targets) != 1 or not Path(targets[0]).is_file() or targets[0].endswith(".jsonl"):
         raise UsageError(f"{' and '.join(given)} appl{'y' if len(given) > 1 else 'ies'} to "
                          "one manifest; for output folders, "
                          "give the folder itself (e.g. out/batch/shard-2-of-4)")
     from batchgen.run.shards import parse_shard
 
-    shard = parse_shard(args.shard) if args.shard is not None else None
+    shard = parse_shard(shard_text) if shard_text is not None else None
 
     def apply(batch: Any) -> tuple[Any, Path]:
-        scoped, _, folder = scope(batch, args.out, shard)
+        scoped, _, folder = scope(batch, out, shard)
         return scoped, folder
 
     return apply

@@ -6,6 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
+from batchgen.cli.arguments import command_parser
 from batchgen.cli.invocation import command
 from batchgen.cli.argtypes import non_negative_float, port, positive_float, positive_int, rate
 from batchgen.errors import UsageError
@@ -14,13 +15,12 @@ DUMMY_KEY, DUMMY_SECRET = "sim-key", "sim-secret"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "simulate", help="serve the simulated Scenario API on loopback",
-        description="Serve the simulated Scenario API (jobs, assets, signed URLs, faults) on "
-        "a loopback address until Ctrl-C. It expects the credentials in "
-        "SCENARIO_SDK_API_KEY/SCENARIO_SDK_API_SECRET if they are set, else "
-        f"{DUMMY_KEY}/{DUMMY_SECRET}. "
-        "Durations are in simulated seconds; --time-scale sets how many pass per real second.")
+    parser = command_parser(
+        subparsers, "simulate", run, "serve the simulated Scenario API on loopback",
+        "Serve the simulated Scenario API (jobs, assets, signed URLs, faults) on a loopback "
+        "address until Ctrl-C. It expects the credentials in SCENARIO_SDK_API_KEY/"
+        f"SCENARIO_SDK_API_SECRET if they are set, else {DUMMY_KEY}/{DUMMY_SECRET}. Durations "
+        "are in simulated seconds; --time-scale sets how many pass per real second.")
     parser.add_argument("--host", default="127.0.0.1",
                         help="loopback address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=8787, help="port (default 8787; 0 = any free)")
@@ -74,7 +74,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--models", metavar="DIR", action="append", default=[],
                         help="also serve every models/<model-id>.schema.json of this folder "
                         "(a manifest's folder, or its models/ folder); repeatable")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:

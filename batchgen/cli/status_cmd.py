@@ -7,6 +7,7 @@ import gc
 import sys
 from typing import Any, TextIO
 
+from batchgen.cli.arguments import TARGETS_SAID, add_json, add_targets, command_parser
 from batchgen.cli.scope import add_scope_options, target_scope
 
 # As batchgen.ledger.state's, which is imported only when `status` runs.
@@ -14,22 +15,18 @@ STATES = ("pending", "running", "succeeded", "failed")
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "status", help="counts and per-job states from the ledger",
-        description="Show how many jobs are pending, running, succeeded and failed, then "
-        "one line per job. Give a manifest, an output folder or a ledger file; several "
-        "(e.g. the shards of one batch) are merged. Without one, the current folder.")
-    parser.add_argument("targets", nargs="*", metavar="MANIFEST or OUTPUT DIR",
-                        help="manifest, output folder or ledger.jsonl (default: .)")
-    parser.add_argument("--json", action="store_true",
-                        help='print {"counts", "jobs"} as one JSON object; each job has key, id, '
-                        "sample, prompt, params, state, jobId, files, error, then variables, "
-                        "cost, submittedAt, finishedAt, hint, output and reusedFrom")
+    parser = command_parser(
+        subparsers, "status", run, "counts and per-job states from the ledger",
+        "Show how many jobs are pending, running, succeeded and failed, then one line per "
+        f"job. {TARGETS_SAID}")
+    add_targets(parser)
+    add_json(parser, 'print {"counts", "jobs"} as one JSON object; each job has key, id, '
+             "sample, prompt, params, state, jobId, files, error, then variables, cost, "
+             "submittedAt, finishedAt, hint, output and reusedFrom")
     add_scope_options(parser, "read")
     parser.add_argument("--state", action="append", choices=STATES, metavar="STATE",
                         help="list only the jobs in this state (pending, running, succeeded, "
                         "failed); may be repeated. The counts stay those of every job")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from batchgen.ledger.status import collect_records, count_states
 
     with paused_gc():  # 100,000 records make each collection slow, and they are all kept
-        records, axes, name = collect_records(args.targets or ["."], scope=target_scope(args))
+        records, axes, name = collect_records(args.targets or ["."], scope=target_scope(args.targets, args.out, args.shard))
         counts = count_states(records)
         if args.state:
             records = [record for record in records if record["state"] in args.state]

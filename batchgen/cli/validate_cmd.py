@@ -6,33 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
-from batchgen.cli.argtypes import positive_int
+from batchgen.cli.arguments import add_max_jobs, command_parser
 from batchgen.errors import ManifestError
 from batchgen.manifest.document import display_path
-from batchgen.manifest.load import DEFAULT_MAX_JOBS, Batch, load_batch
+from batchgen.manifest.load import Batch, load_batch
 
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".csv")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser(
-        "validate", help="check manifests and print every problem; sends nothing",
-        description="Check manifests (YAML or CSV) against the manifest format and Luma Ray "
-        "3.2's rules. Prints every problem as file:line: job: rule. Sends nothing, writes "
-        "nothing. Exit 0 when all are valid, 2 otherwise.")
+    parser = command_parser(
+        subparsers, "validate", run, "check manifests and print every problem; sends nothing",
+        "Check manifests (YAML or CSV) against the manifest format and their models' rules. "
+        "Prints every problem as file:line: job: rule. Sends nothing, writes nothing. Exit 0 "
+        "when all are valid, 2 otherwise.")
     parser.add_argument("manifests", nargs="+", metavar="MANIFEST",
                         help="manifest files (.yaml, .yml, .csv), or folders holding them")
     add_max_jobs(parser)
-    parser.set_defaults(func=run)
-
-
-def add_max_jobs(parser: argparse.ArgumentParser) -> None:
-    """The --max-jobs option, shared by the commands that expand a manifest."""
-    parser.add_argument(
-        "--max-jobs", type=positive_int, metavar="N", default=None,
-        help=f"allow expanding to more than {DEFAULT_MAX_JOBS:,} jobs (overrides the "
-        "manifest's max_jobs)")
 
 
 def print_problems(error: ManifestError, source: str) -> None:

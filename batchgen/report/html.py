@@ -13,12 +13,12 @@ import hashlib
 import html
 import json
 import re
-from datetime import datetime, timezone
 from importlib import resources
 from typing import Any, Mapping
 
 from batchgen.report.model import ReportRow
 from batchgen.report.mp4info import video_facts
+from batchgen.timestamps import iso
 
 _PLACEHOLDER = re.compile(r"@@(CSP|TITLE|STYLE|SCRIPT|DATA)@@")
 
@@ -29,7 +29,7 @@ def report_data(rows: list[ReportRow], axes: Mapping[str, list[Any]], name: str,
     choices.json entries the page starts from."""
     return {
         "name": name,
-        "generatedAt": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "generatedAt": iso(timespec="seconds"),
         # A list of pairs keeps the axis order through any JSON parser.
         "axes": [[axis, list(values)] for axis, values in axes.items()],
         "jobs": [_job(row) for row in rows],

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -135,7 +134,3 @@ def validate(upload: SimUpload, now: float, store: Callable[[bytes, str], str]) 
         return
     upload.entity_id = store(data, upload.file_name)
     upload.status = "imported"
-
-
-def parts_for(size: int, part_size: int) -> int:
-    return max(1, math.ceil(size / part_size))
