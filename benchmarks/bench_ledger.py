@@ -26,7 +26,7 @@ from benchkit import add_keep, command_line
 from batchgen.ledger.checkpoint import checkpoint_path, load_state, save_checkpoint
 from batchgen.ledger.events import encode_event, iter_events, ledger_path, read_events
 from batchgen.ledger.state import replay
-from batchgen.ledger.status import collect_records, job_states
+from batchgen.ledger.status import collect_records, ledger_states
 
 STYLES = ["noir", "watercolor", "pastel", "neon"]
 RESOLUTIONS = ["540p", "720p", "1080p"]
@@ -135,7 +135,7 @@ def main() -> int:
         lines = ledger.read_bytes().count(b"\n")
         timed("save_checkpoint (a run's pause to save one)", save_checkpoint, ledger, state,
               ledger.stat().st_size, lines)
-        timed("job_states (plan's ledger part)", job_states, output)
+        timed("ledger_states (plan's ledger part)", ledger_states, output)
         timed("collect_records (status's whole work)", collect_records, [str(output)])
         del state
         gc.collect()  # a small parent forks its children faster

@@ -7,6 +7,7 @@ import pytest
 
 from batchgen.jobs import Job
 from batchgen.ledger.state import replay
+from batchgen.ledger.status import ledger_states, ledger_view
 
 KEY = "0123456789abcdef"
 BODY = {"prompt": "a knight", "duration": "5s"}
@@ -82,3 +83,10 @@ def lifecycle(job, *, outcome="succeeded", job_id=None):
         events.append({"event": "failed", "key": job.key, "jobId": job_id,
                        "error": "The prompt was refused", "hint": "rephrase it"})
     return events
+
+
+def job_states(output_dir):
+    """What `plan` shows per key of an output folder's ledgers (`ledger_states` read
+    through `ledger_view`), as {key: {state, jobId, files, error}}."""
+    return {key: dict(zip(("state", "jobId", "files", "error"), ledger_view(*found)))
+            for key, found in ledger_states(output_dir).items()}

@@ -58,17 +58,28 @@ def run(fn: Callable[..., Awaitable[Any]], *args: Any) -> Any:
     return anyio.run(fn, *args)
 
 
+def in_process_client(sim: Simulator, transport: httpx.AsyncBaseTransport | None = None,
+                      **kw: Any) -> ScenarioClient:
+    """A ScenarioClient on `sim` in this process (its ASGI app, or `transport` wrapping
+    it), with this kit's credentials and fast retries unless `kw` says otherwise."""
+    kw.setdefault("retry", FAST)
+    kw.setdefault("api_key", KEY)
+    kw.setdefault("api_secret", SECRET)
+    return ScenarioClient("http://simulator.test/v1",
+                          transport=transport or httpx.ASGITransport(sim.app), **kw)
+
+
 @pytest.fixture(params=["in-process", "loopback"])
 def connect(request: pytest.FixtureRequest):
     """`connect(sim, **client_kw)` -> a ScenarioClient on `sim`, in process or over loopback."""
     stack = contextlib.ExitStack()
 
     def factory(sim: Simulator, **kw: Any) -> ScenarioClient:
+        if request.param == "in-process":
+            return in_process_client(sim, **kw)
         kw.setdefault("retry", FAST)
         kw.setdefault("api_key", KEY)
         kw.setdefault("api_secret", SECRET)
-        if request.param == "in-process":
-            return ScenarioClient("http://simulator.test/v1", transport=httpx.ASGITransport(sim.app), **kw)
         return ScenarioClient(stack.enter_context(serve_in_thread(sim)), **kw)
 
     yield factory

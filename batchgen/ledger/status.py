@@ -122,16 +122,6 @@ def ledger_view(ks: KeyState | Brief, folder: str
             ks.error if ks.state == FAILED else None)
 
 
-def job_states(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
-    """`ledger_states` as {key: {state, jobId, files, error}}."""
-    views = {}
-    with paused_gc():  # 100,000 small acyclic dicts: collections here find nothing to free
-        for key, found in ledger_states(output_dir).items():
-            state, job_id, files, error = ledger_view(*found)
-            views[key] = {"state": state, "jobId": job_id, "files": files, "error": error}
-    return views
-
-
 @dataclass
 class _Collection:
     """Job descriptions and their best ledger states, merged over every target."""

@@ -10,6 +10,7 @@ from batchgen.ledger import checkpoint
 from batchgen.ledger.checkpoint import checkpoint_path, load_state
 from batchgen.ledger.events import LedgerWriter, ledger_path, read_events
 from batchgen.ledger.state import replay
+from ledgerkit import job_states
 
 
 def job_events(n: int, outcome: str = "succeeded"):
@@ -159,8 +160,6 @@ def plan_view(output):
 
 
 def test_plan_states_read_from_a_checkpoint_equal_the_full_replay(tmp_path, always):
-    from batchgen.ledger.status import job_states
-
     append(ledger_path(tmp_path), job_events(1) + job_events(2, "failed") + job_events(3, "running"))
     load_state(ledger_path(tmp_path))
     assert checkpoint.load_brief(ledger_path(tmp_path)) is not None
@@ -168,8 +167,6 @@ def test_plan_states_read_from_a_checkpoint_equal_the_full_replay(tmp_path, alwa
 
 
 def test_plan_states_include_events_appended_after_the_checkpoint(tmp_path, always):
-    from batchgen.ledger.status import job_states
-
     append(ledger_path(tmp_path), job_events(1, "failed"))
     load_state(ledger_path(tmp_path))
     append(ledger_path(tmp_path), job_events(1) + job_events(2))
@@ -180,8 +177,6 @@ def test_plan_states_include_events_appended_after_the_checkpoint(tmp_path, alwa
 
 
 def test_plan_states_take_a_resend_after_a_429_appended_after_the_checkpoint(tmp_path, always):
-    from batchgen.ledger.status import job_states
-
     # The brief has no ambiguity flag: a key with an intent and nothing since is still
     # waiting for its answer, so the resend's intent moves its time (as a full replay does).
     first = job_events(1, "running")[:1]
@@ -301,8 +296,6 @@ def checkpointed_after_each_line(ledger):
 
 
 def test_plan_states_from_a_checkpoint_at_any_line_plus_the_rest_equal_the_full_replay(tmp_path):
-    from batchgen.ledger.status import job_states
-
     ledger = ledger_path(tmp_path)
     append(ledger, eventful_history())
     expected = plan_view(tmp_path)

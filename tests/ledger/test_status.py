@@ -9,10 +9,10 @@ import pytest
 
 from batchgen.errors import LedgerError, ManifestError, UsageError
 from batchgen.ledger.events import LedgerWriter, ledger_path
-from batchgen.ledger.status import (collect_records, count_states, job_states, read_batch_snapshot,
+from batchgen.ledger.status import (collect_records, count_states, read_batch_snapshot,
                              write_batch_snapshot)
 from batchgen.manifest.load import load_batch
-from ledgerkit import MANIFEST, lifecycle, manifest  # noqa: F401  (fixture)
+from ledgerkit import MANIFEST, job_states, lifecycle, manifest  # noqa: F401  (fixture)
 
 
 @pytest.fixture

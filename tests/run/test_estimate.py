@@ -9,14 +9,13 @@ import anyio
 import httpx
 import pytest
 
-from batchgen.api import ScenarioClient
 from batchgen.errors import AccessDenied
 from batchgen.run.estimate import Estimate, estimate, price_key, priced_fields
 from batchgen.jobs import Job, LocalFrame, job_key
 from batchgen.simulator import Simulator
 from batchgen.simulator.model import default_inputs
 
-from simkit import FAST, KEY, MODEL, SECRET, simulator
+from simkit import MODEL, in_process_client, simulator
 
 DRY_RUN_ROUTE = "POST /generate/custom/{model_id}"
 
@@ -34,14 +33,9 @@ def sweep() -> list[Job]:
                                                 ["540p", "720p", "1080p"], ["16:9", "9:16"])]
 
 
-def client_for(sim: Simulator) -> ScenarioClient:
-    return ScenarioClient("http://simulator.test/v1", KEY, SECRET, retry=FAST,
-                          transport=httpx.ASGITransport(sim.app))
-
-
 def run_estimate(sim: Simulator, jobs: list[Job], **kw) -> Estimate:
     async def go() -> Estimate:
-        async with client_for(sim) as client:
+        async with in_process_client(sim) as client:
             return await estimate(client, MODEL, jobs, **kw)
     return anyio.run(go)
 
@@ -107,9 +101,7 @@ def test_dry_runs_stay_within_the_concurrency_bound():
     sim = simulator()
 
     async def go() -> Estimate:
-        transport = Counting(httpx.ASGITransport(sim.app))
-        async with ScenarioClient("http://simulator.test/v1", KEY, SECRET, retry=FAST,
-                                  transport=transport) as client:
+        async with in_process_client(sim, Counting(httpx.ASGITransport(sim.app))) as client:
             return await estimate(client, MODEL, jobs, concurrency=2)
 
     result = anyio.run(go)
