@@ -94,3 +94,12 @@ class BudgetHolds:
             self.budget.settle(self._reserved.pop(job.key), ks.cost)
         elif ks is not None and ks.state == "failed":
             self.budget.release(self._reserved.pop(job.key))
+
+    def summary(self, unsent: int) -> str | None:
+        """The budget's line of the run's summary, `unsent` jobs left pending; None
+        without --max-cu."""
+        if self.budget is None:
+            return None
+        return (f"{self.budget.summary()}"
+                + (f"; {unsent} job{'s' if unsent != 1 else ''} not submitted"
+                   if self.stopped else ""))

@@ -15,10 +15,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import signal
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, Protocol
 
 import anyio
 
@@ -32,7 +31,7 @@ from batchgen.ledger.state import replay
 from batchgen.ledger.status import write_batch_snapshot
 from batchgen.reuse.run import RunReuse
 from batchgen.run.decisions import Step
-from batchgen.run.download import Downloader
+from batchgen.run.download import DownloadClient, Downloader
 from batchgen.run.drive import EarlyRelease, Fetches, JobDriver
 from batchgen.run.holds import BudgetHolds
 from batchgen.run.journal import RunLedger
@@ -40,22 +39,35 @@ from batchgen.run.limiter import Limiter
 from batchgen.run.options import RunOptions
 from batchgen.run.origin import check_same_api
 from batchgen.run.owners import check_is_folder, check_output_for, check_same_manifest
-from batchgen.run.polling.batched import ListPoller, ListPollTiming
+from batchgen.run.polling.batched import ListClient, ListPoller, ListPollTiming
 from batchgen.run.polling.single import Poller
 from batchgen.run.progress import Progress
 from batchgen.run.shards import check_ledger_shard
-from batchgen.run.submit import InFlightBodies, Recovery, Submitter
-from batchgen.run.summary import RunSummary, exit_code, per_folder, summary_exit_code, tally
+from batchgen.run.submit import InFlightBodies, Recovery, SubmitClient, Submitter
+from batchgen.run.summary import RunSummary, exit_code, per_folder, run_summary
 from batchgen.run.team import team_ceiling
-from batchgen.run.uploads import FrameUploads
+from batchgen.run.uploads import FrameUploads, UploadClient
+from batchgen.run.watchers import ReachableClient, Stops
 
-__all__ = ["RunOptions", "RunSummary", "run_batch"]
+__all__ = ["RunClient", "RunOptions", "RunSummary", "run_batch"]
 
 
-async def run_batch(batch: Any, client: Any, *, options: RunOptions | None = None) -> RunSummary:
+class RunClient(SubmitClient, UploadClient, ListClient, DownloadClient, ReachableClient, Protocol):
+    """Everything a run asks of its client, declared so the runner never checks what a
+    client can do; `ScenarioClient` is one."""
+
+    async def generate(self, model: str, body: dict, *, dry_run: bool | str = False) -> dict: ...
+
+    async def get_model(self, model_id: str) -> dict: ...  # estimates under --max-cu
+
+    async def team_limits(self, team_id: str) -> dict[str, Any]: ...  # --team-id
+
+
+async def run_batch(batch: Any, client: RunClient, *,
+                    options: RunOptions | None = None) -> RunSummary:
     """Run every job of `batch` that is not done yet; see the module docstring.
 
-    `client` is an open `ScenarioClient` (or anything with its methods). Raises
+    `client` is an open `ScenarioClient` (or anything with its methods, `RunClient`). Raises
     `LockedError` when another run holds the output folder, `LedgerError` when the
     ledger is corrupt; API failures are recorded per job and summarised instead.
     """
@@ -122,9 +134,10 @@ def _end_event(summary: RunSummary, error: BaseException | None) -> dict[str, An
 
 
 class _Run:
-    """One run: its parts set up, the `run` and `end` events, signals and the summary."""
+    """One run: its parts set up, the `run` and `end` events and the summary; `Stops`
+    watches what ends it early (signals, a denial, an API out of reach)."""
 
-    def __init__(self, batch: Any, client: Any, ledger: RunLedger, output: Path,
+    def __init__(self, batch: Any, client: RunClient, ledger: RunLedger, output: Path,
                  options: RunOptions, family: Family):
         self.batch = batch
         self.ledger = ledger
@@ -153,13 +166,14 @@ class _Run:
         self.driver = JobDriver(ledger=ledger, limiter=self.limiter, submitter=self.submitter,
                                 recovery=self.recovery, poller=self.poller, holds=self.holds,
                                 fetches=self.fetches, release=release, family=family,
-                                describe=self.describe, on_denied=self._deny)
+                                describe=self.describe,
+                                on_denied=lambda exc: self.stops.deny(exc))
         self.reuse = RunReuse(batch, ledger, output, index=options.index, reuse=options.reuse,
                               reuse_from=options.reuse_from, api=options.api,
                               confirm_again=options.confirm_again)
-        self.interrupted = False
-        self.denied: AccessDenied | None = None
-        self.unreachable: str | None = None
+        self.stops = Stops(self.driver, self.submitter, self.limiter, say=self._say,
+                           handle_signals=options.handle_signals,
+                           drain=options.drain_on_interrupt)
         self.progress: Progress | None = None
 
     async def execute(self) -> RunSummary:
@@ -192,7 +206,7 @@ class _Run:
             self.progress.message(f"left alone, already sent from other folders of this batch: "
                                   f"{per_folder(driver.elsewhere.values(), self.output)}")
         if denied is not None:
-            self._deny(denied)
+            self.stops.deny(denied)
         elif self.options.team_id and any(step is Step.SUBMIT for _, step in plan):
             limit = await team_ceiling(self.client, self.options.team_id, say=self._say)
             if limit is not None and self.limiter.set_ceiling(limit):
@@ -202,17 +216,16 @@ class _Run:
         # Open from here to the ledger's `end`: a Ctrl-C during the teardown (a second
         # one, or a first as the run ends) is one more signal for the receiver, never a
         # KeyboardInterrupt raised inside the poller's or the ledger's closing.
-        signals = (anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM)
-                   if self.options.handle_signals else contextlib.nullcontext())
-        with self._deaf_once_interrupted(), signals as received:
+        with self.stops.deaf_once_interrupted(), self.stops.receiver() as received:
             try:
                 async with contextlib.AsyncExitStack() as stack:
                     await stack.enter_async_context(self.poller)
                     async with anyio.create_task_group() as outer:
                         if received is not None:
-                            outer.start_soon(self._watch_signals, received)
+                            outer.start_soon(self.stops.watch_signals, received)
                         outer.start_soon(self.progress.keep_time)
-                        outer.start_soon(self._watch_connection)
+                        outer.start_soon(self.stops.watch_connection, self.client,
+                                         self.options.unreachable_after)
                         await driver.drive_all(plan, self.progress)
                         outer.cancel_scope.cancel()
             except BaseExceptionGroup as group:
@@ -257,76 +270,15 @@ class _Run:
     def _uploaded(self, frame: LocalFrame, asset_id: str) -> None:
         self._say(f"uploaded {frame.display} as {asset_id}")
 
-    def _deny(self, exc: AccessDenied) -> None:
-        if self.denied is None:
-            self.denied = exc
-            self.progress.message(f"the API refused access: {exc.message}; stopping the batch")
-        self.driver.stop()
-
-    async def _watch_connection(self) -> None:
-        """End the run once every call has failed to connect for `unreachable_after` s."""
-        probe = getattr(self.client, "unreachable_for", None)
-        if probe is None:
-            return
-        limit = self.options.unreachable_after
-        while probe() < limit:
-            await anyio.sleep(min(1.0, max(limit - probe(), 0.05)))
-        where = getattr(self.client, "base_url", "the API")
-        self.unreachable = f"could not connect to {where} for {limit:g} s"
-        self.progress.message(f"{self.unreachable}; stopping the batch (nothing more is sent)")
-        self.driver.stop()
-
-    @contextlib.contextmanager
-    def _deaf_once_interrupted(self):
-        """After an interrupted run, SIGINT and SIGTERM are ignored: the user asked to quit,
-        and one more Ctrl-C would only raise KeyboardInterrupt inside the event loop's
-        shutdown, a traceback. The caller restores its handlers (the CLI does, at exit)."""
-        try:
-            yield
-        finally:
-            if self.interrupted and self.options.handle_signals:
-                for signum in (signal.SIGINT, signal.SIGTERM):
-                    signal.signal(signum, signal.SIG_IGN)
-
-    async def _watch_signals(self, signals: AsyncIterator[int]) -> None:
-        async for _ in signals:
-            if not self.interrupted:
-                self.interrupted = self.driver.stopping = True
-                if self.options.drain_on_interrupt:
-                    self.progress.message(
-                        f"interrupted: no new submissions; waiting for the "
-                        f"{self.limiter.in_flight} jobs in flight to finish (press Ctrl-C "
-                        "again to quit now)")
-                else:
-                    self.progress.message(
-                        "interrupted: no new submissions; recording the answers of calls "
-                        "in flight (press Ctrl-C again to quit now)")
-                    self.driver.stop()
-            else:
-                self.driver.stop()
-                self.submitter.abandon()
-
     def _summary(self, elapsed: float) -> RunSummary:
-        state, holds, elsewhere = self.ledger.state, self.holds, self.driver.elsewhere
-        counts, failed = tally(self.batch.jobs, state, elsewhere, self.describe)
-        summary = RunSummary(
-            name=self.batch.name, output=str(self.output), ledger=str(ledger_path(self.output)),
-            total=len(self.batch.jobs), counts=counts, submitted=self.submitter.submitted,
+        holds = self.holds
+        return run_summary(
+            self.batch, self.output, self.ledger.state, self.driver.elsewhere, self.describe,
+            elapsed=elapsed, spent_before=self._spent_before, denied=self.stops.denied,
+            budget=holds.summary, submitted=self.submitter.submitted,
             recovered=self.recovery.recovered, resent=self.recovery.unsent,
-            uploaded=self.uploads.uploaded, downloaded=self.downloader.downloaded, failed=failed,
-            download_errors=self.fetches.errors, interrupted=self.interrupted,
-            access_denied=self.denied.message if self.denied else None,
-            unreachable=self.unreachable,
-            ceiling=state.ceiling, spent=state.spent, elapsed=round(elapsed, 3),
-            spent_this_run=round(state.spent - self._spent_before, 6),
-            resume_command=self.options.resume_command,
+            uploaded=self.uploads.uploaded, downloaded=self.downloader.downloaded,
+            download_errors=self.fetches.errors, interrupted=self.stops.interrupted,
+            unreachable=self.stops.unreachable, resume_command=self.options.resume_command,
             estimated=holds.estimate.total if holds.estimate else None,
-            budget_stopped=holds.stopped, elsewhere=per_folder(elsewhere.values(), self.output),
-            **self.reuse.summary())
-        if holds.budget is not None:
-            unsent = counts["pending"]
-            summary.budget = (f"{holds.budget.summary()}"
-                              + (f"; {unsent} job{'s' if unsent != 1 else ''} not submitted"
-                                 if holds.stopped else ""))
-        summary.exit_code = summary_exit_code(summary, self.denied)
-        return summary
+            budget_stopped=holds.stopped, **self.reuse.summary())

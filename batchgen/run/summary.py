@@ -11,6 +11,7 @@ import anyio
 
 from batchgen.errors import AccessDenied, BatchgenError
 from batchgen.jobs import Job
+from batchgen.ledger.events import ledger_path
 from batchgen.ledger.state import STATES, KeyState, LedgerState
 
 @dataclass
@@ -70,6 +71,26 @@ def tally(jobs: Iterable[Job], state: LedgerState,
             failed.append({"key": job.key, "id": job.id, "sample": job.sample,
                            "label": describe(job), "error": ks.error, "hint": ks.hint})
     return counts, failed
+
+
+def run_summary(batch: Any, output: Path, state: LedgerState,
+                elsewhere: dict[str, tuple[KeyState, Path]], describe: Callable[[Job], str], *,
+                elapsed: float, spent_before: float, denied: AccessDenied | None,
+                budget: Callable[[int], str | None], **done: Any) -> RunSummary:
+    """The summary of a run that has ended: where the batch stands (from the ledger's
+    `state`), what the run did (`done`: RunSummary's fields), the denial that stopped it,
+    `budget(unsent)` (the --max-cu line) and its exit code."""
+    counts, failed = tally(batch.jobs, state, elsewhere, describe)
+    summary = RunSummary(
+        name=batch.name, output=str(output), ledger=str(ledger_path(output)),
+        total=len(batch.jobs), counts=counts, failed=failed,
+        access_denied=denied.message if denied else None,
+        ceiling=state.ceiling, spent=state.spent, elapsed=round(elapsed, 3),
+        spent_this_run=round(state.spent - spent_before, 6),
+        elsewhere=per_folder(elsewhere.values(), output),
+        budget=budget(counts["pending"]), **done)
+    summary.exit_code = summary_exit_code(summary, denied)
+    return summary
 
 
 def summary_exit_code(summary: RunSummary, denied: AccessDenied | None) -> int:
