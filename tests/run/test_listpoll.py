@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import statistics
 import time
-from typing import Callable
+from typing import AsyncIterator, Callable
 
 import anyio
 import httpx
 import pytest
 
 from batchgen.api import ScenarioClient
-from batchgen.errors import JobRejected
 from batchgen.run.polling.batched import ListPoller, ListPollTiming
 
-from simkit import FAST, KEY, MODEL, SECRET, simulator
+from simkit import MODEL, in_process_client, simulator
 
 SCALE = 100.0  # simulated seconds per real second
 
@@ -50,6 +50,16 @@ class Tamper(httpx.AsyncBaseTransport):
         return response
 
 
+@contextlib.asynccontextmanager
+async def polling(sim, transport=None,
+                  **timing_kw) -> AsyncIterator[tuple[ScenarioClient, ListPoller]]:
+    """(client, poller): a client on `sim` (through `transport` if given) and a ListPoller
+    on it, with `timing(**timing_kw)` scaled to the simulator's clock."""
+    async with in_process_client(sim, transport) as client:
+        async with ListPoller(client, timing=timing(sim.time_scale, **timing_kw)) as poller:
+            yield client, poller
+
+
 async def run_jobs(sim, n: int, *, transport=None, stagger: float = 0.0, **timing_kw):
     """Submit n jobs and wait for each through one ListPoller; (poller, finals, latencies).
 
@@ -57,18 +67,16 @@ async def run_jobs(sim, n: int, *, transport=None, stagger: float = 0.0, **timin
     the order the jobs ended."""
     finals, latencies = {}, []
     scale = sim.time_scale
-    async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
-                              transport=transport or httpx.ASGITransport(sim.app)) as client:
-        async with ListPoller(client, timing=timing(scale, **timing_kw)) as poller:
-            async def one(i: int) -> None:
-                await anyio.sleep(i * stagger / scale)
-                job_id = (await client.generate(MODEL, {"prompt": f"shot {i}"}))["job"]["jobId"]
-                finals[job_id] = await poller.wait_final(job_id)
-                latencies.append((time.time() - sim.jobs[job_id].end) * scale)
+    async with polling(sim, transport, **timing_kw) as (client, poller):
+        async def one(i: int) -> None:
+            await anyio.sleep(i * stagger / scale)
+            job_id = (await client.generate(MODEL, {"prompt": f"shot {i}"}))["job"]["jobId"]
+            finals[job_id] = await poller.wait_final(job_id)
+            latencies.append((time.time() - sim.jobs[job_id].end) * scale)
 
-            async with anyio.create_task_group() as tg:
-                for i in range(n):
-                    tg.start_soon(one, i)
+        async with anyio.create_task_group() as tg:
+            for i in range(n):
+                tg.start_soon(one, i)
     return poller, finals, latencies
 
 
@@ -101,12 +109,10 @@ def test_a_job_the_list_never_reports_is_asked_for_alone_after_stale_after():
     transport = Tamper(sim, hide=hidden)
 
     async def go():
-        async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
-                                  transport=transport) as client:
-            async with ListPoller(client, timing=timing(stale_after=10.0)) as poller:
-                job_id = (await client.generate(MODEL, {"prompt": "hidden"}))["job"]["jobId"]
-                hidden.add(job_id)
-                return poller, await poller.wait_final(job_id)
+        async with polling(sim, transport, stale_after=10.0) as (client, poller):
+            job_id = (await client.generate(MODEL, {"prompt": "hidden"}))["job"]["jobId"]
+            hidden.add(job_id)
+            return poller, await poller.wait_final(job_id)
 
     poller, final = anyio.run(go)
     assert final["status"] == "success" and poller.job_calls >= 1
@@ -116,20 +122,18 @@ def test_download_urls_of_jobs_that_succeed_together_come_from_one_get_bulk():
     sim = simulator(time_scale=SCALE, duration_range=(20, 20.01), ceiling=100)
 
     async def go():
-        async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
-                                  transport=httpx.ASGITransport(sim.app)) as client:
-            async with ListPoller(client, timing=timing()) as poller:
-                ids = [(await client.generate(MODEL, {"prompt": f"p{i}"}))["job"]["jobId"] for i in range(6)]
-                assets = []
+        async with polling(sim) as (client, poller):
+            ids = [(await client.generate(MODEL, {"prompt": f"p{i}"}))["job"]["jobId"] for i in range(6)]
+            assets = []
 
-                async def one(job_id: str) -> None:
-                    final = await poller.wait_final(job_id)
-                    assets.append(await poller.assets.get_asset(final["metadata"]["assetIds"][0]))
+            async def one(job_id: str) -> None:
+                final = await poller.wait_final(job_id)
+                assets.append(await poller.assets.get_asset(final["metadata"]["assetIds"][0]))
 
-                async with anyio.create_task_group() as tg:
-                    for job_id in ids:
-                        tg.start_soon(one, job_id)
-                return poller, assets
+            async with anyio.create_task_group() as tg:
+                for job_id in ids:
+                    tg.start_soon(one, job_id)
+            return poller, assets
 
     poller, assets = anyio.run(go)
     assert all(a["url"] for a in assets)
@@ -141,13 +145,11 @@ def test_an_asset_asked_for_again_comes_fresh_from_the_api():
     sim = simulator(time_scale=SCALE, duration_range=(20, 20.01), ceiling=100)
 
     async def go():
-        async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
-                                  transport=httpx.ASGITransport(sim.app)) as client:
-            async with ListPoller(client, timing=timing()) as poller:
-                job_id = (await client.generate(MODEL, {"prompt": "p"}))["job"]["jobId"]
-                asset_id = (await poller.wait_final(job_id))["metadata"]["assetIds"][0]
-                await poller.assets.get_asset(asset_id)
-                return await poller.assets.get_asset(asset_id)  # e.g. after an expired URL
+        async with polling(sim) as (client, poller):
+            job_id = (await client.generate(MODEL, {"prompt": "p"}))["job"]["jobId"]
+            asset_id = (await poller.wait_final(job_id))["metadata"]["assetIds"][0]
+            await poller.assets.get_asset(asset_id)
+            return await poller.assets.get_asset(asset_id)  # e.g. after an expired URL
 
     assert anyio.run(go)["url"]
     assert sim.counters.calls["GET /assets/{asset_id}"] == 1
@@ -167,11 +169,8 @@ def test_an_unknown_job_is_left_running_after_the_grace_never_failed():
     sim = simulator(time_scale=SCALE, ceiling=100)
 
     async def go():
-        async with ScenarioClient("http://sim.test/v1", KEY, SECRET, retry=FAST,
-                                  transport=httpx.ASGITransport(sim.app)) as client:
-            async with ListPoller(client, timing=timing(stale_after=1.0,
-                                                        unreadable_grace=20.0)) as poller:
-                return poller, await poller.wait_final("job_doesnotexist")
+        async with polling(sim, stale_after=1.0, unreadable_grace=20.0) as (_, poller):
+            return poller, await poller.wait_final("job_doesnotexist")
 
     poller, final = anyio.run(go)
     assert final is None and poller.job_calls >= 2
@@ -212,8 +211,7 @@ def test_wait_final_outside_async_with_is_an_error():
     sim = simulator()
 
     async def go():
-        async with ScenarioClient("http://sim.test/v1", KEY, SECRET,
-                                  transport=httpx.ASGITransport(sim.app)) as client:
+        async with in_process_client(sim) as client:
             await ListPoller(client).wait_final("job_x")
 
     with pytest.raises(RuntimeError, match="async with"):

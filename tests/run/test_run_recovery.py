@@ -52,6 +52,12 @@ def _body(job) -> str:
     return canonical_json(job.body({}))
 
 
+def _one_job(tmp_path, prompt: str):
+    """(sim, job, batch): a fresh simulator and a batch of one 5 s job of `prompt`."""
+    job = make_job(prompt, duration="5s")
+    return simulator(), job, make_batch(tmp_path, [job])
+
+
 def test_a_lost_answer_is_found_by_listing_jobs_and_not_sent_again(tmp_path):
     sim = simulator()
     jobs = [make_job(f"a red kite, take {i}", duration="5s") for i in range(3)]
@@ -64,9 +70,7 @@ def test_a_lost_answer_is_found_by_listing_jobs_and_not_sent_again(tmp_path):
 
 
 def test_a_call_that_never_arrived_is_sent_again_once_the_listing_proves_it(tmp_path):
-    sim = simulator()
-    job = make_job("a blue whale", duration="5s")
-    batch = make_batch(tmp_path, [job])
+    sim, job, batch = _one_job(tmp_path, "a blue whale")
     summary = run(batch, LosesAnswers(client_for(sim), lose=1, reach=False))
     assert summary.exit_code == 0 and summary.resent == 1
     assert sim.counters.jobs_created[_body(job)] == 1
@@ -102,9 +106,7 @@ def test_recovery_never_claims_a_job_the_ledger_already_knows(tmp_path):
 
 def test_an_intent_left_by_a_crash_is_recovered_when_the_job_reached_the_api(tmp_path, caplog):
     caplog.set_level("INFO", logger="batchgen.run.submit")
-    sim = simulator()
-    job = make_job("a glass city", duration="5s")
-    batch = make_batch(tmp_path, [job])
+    sim, job, batch = _one_job(tmp_path, "a glass city")
     crashed_after_submitting(sim, batch, job)
     summary = run(batch, client_for(sim))
     assert summary.exit_code == 0 and summary.recovered == 1 and summary.submitted == 0
@@ -114,9 +116,7 @@ def test_an_intent_left_by_a_crash_is_recovered_when_the_job_reached_the_api(tmp
 
 
 def test_an_intent_left_by_a_crash_is_sent_when_the_job_never_reached_the_api(tmp_path):
-    sim = simulator()
-    job = make_job("a desert train", duration="5s")
-    batch = make_batch(tmp_path, [job])
+    sim, job, batch = _one_job(tmp_path, "a desert train")
     intent_only(batch, job)
     summary = run(batch, client_for(sim))
     assert summary.exit_code == 0 and summary.resent == 1 and summary.submitted == 1
@@ -133,9 +133,7 @@ class AddsDefaults(LosesAnswers):
 
 
 def test_a_lost_answer_is_found_even_when_the_api_records_extra_default_fields(tmp_path):
-    sim = simulator()
-    job = make_job("a copper bell", duration="5s")
-    batch = make_batch(tmp_path, [job])
+    sim, job, batch = _one_job(tmp_path, "a copper bell")
     summary = run(batch, AddsDefaults(client_for(sim), lose=1, reach=True))
     assert summary.exit_code == 0 and summary.recovered == 1
     assert sim.counters.generate_calls[_body(job)] == 1
@@ -152,9 +150,7 @@ class CannotConnectOnce(LosesAnswers):
 
 
 def test_a_call_that_could_not_connect_is_sent_again_without_waiting_for_recovery(tmp_path):
-    sim = simulator()
-    job = make_job("a sleeping fox", duration="5s")
-    batch = make_batch(tmp_path, [job])
+    sim, job, batch = _one_job(tmp_path, "a sleeping fox")
     summary = run(batch, CannotConnectOnce(client_for(sim), lose=1, reach=False))
     assert summary.exit_code == 0 and summary.submitted == 1 and summary.resent == 0
     assert [e["event"] for e in events(batch) if e.get("key") == job.key] == [
