@@ -37,24 +37,56 @@ def test_a_yaml_alias_bomb_is_refused_quickly(tmp_path, capsys):
     assert time.perf_counter() - start < 2
 
 
-def test_an_unknown_key_is_refused_with_a_suggestion(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "promts:\n  - a valley\n")
-    assert_refused(capsys, path, 3, "unknown key 'promts'", "did you mean 'prompts'")
+# Manifests that break one rule, each refused as assert_refused checks:
+# id -> (the manifest after HEAD, the line its message names, fragments of the rule).
+ONE_RULE_BROKEN = {
+    "an_unknown_key_with_a_suggestion": (
+        "promts:\n  - a valley\n", 3, ["unknown key 'promts'", "did you mean 'prompts'"]),
+    "an_unknown_parameter_in_a_prompt": (
+        "prompts:\n  - prompt: a valley\n    durration: 5s\n", 5,
+        ["unknown key 'durration'", "duration"]),
+    "a_wrong_type_naming_the_field": (
+        "defaults:\n  hdr: \"yes\"\nprompts:\n  - a valley\n", 4, ["hdr must be true or false"]),
+    "a_duration_written_as_a_number": (
+        "defaults:\n  duration: 5\nprompts:\n  - a valley\n", 4,
+        ["duration must be 5s or 10s", "number 5"]),
+    "hdr_at_540p": (  # named at the resolution line
+        "prompts:\n  - prompt: a valley\n    resolution: 540p\n    hdr: true\n", 5,
+        ["hdr needs resolution 720p or 1080p"]),
+    "end_frame_without_start_frame": (
+        "prompts:\n  - prompt: a valley\n    endFrame: asset_123\n", 5, ["endFrame needs a startFrame"]),
+    "an_empty_prompt": (
+        "prompts:\n  - a valley\n  - \"   \"\n", 5, ["prompt-2", "the prompt is empty"]),
+    "a_missing_csv_file": (
+        "prompts:\n  - a valley\n  - csv: rows.csv\n", 5, ["rows.csv does not exist"]),
+    "a_missing_frame_file": (
+        "prompts:\n  - prompt: a knight\n    startFrame: frames/knight.png\n", 5,
+        ["startFrame image frames/knight.png does not exist"]),
+    "a_placeholder_with_no_value": (
+        "prompts:\n  - id: knight\n    prompt: a knight, {style}\n", 4,
+        ["knight", "{style} has no value"]),
+    "an_attribute_access_placeholder": (
+        "prompts:\n  - a knight, {style.__class__}\nmatrix:\n  style: [noir]\n", 4,
+        ["{style.__class__}", "not a plain placeholder"]),
+    "a_variable_no_prompt_uses": (
+        "prompts:\n  - a knight\nmatrix:\n  style: [noir]\n", 6, ["'style' is not used by any prompt"]),
+    "a_filename_template_escaping_the_output_folder": (
+        "filename: ../../{id}.mp4\nprompts:\n  - a knight\n", 3, ["outside the output folder"]),
+    "two_jobs_writing_the_same_file": (
+        "filename: \"{id}.mp4\"\nprompts:\n  - a knight\nsamples: 2\n", 3,
+        ["prompt-1 #1 and prompt-1 #2 would both write prompt-1.mp4"]),
+    "a_bad_value_after_plain_prompts_names_its_own_line": (
+        "prompts:\n  - a\n  - b\n  - prompt: c\n    resolution: 4k\n  - d\n", 7,
+        ["resolution must be", "not 4k"]),
+}
 
 
-def test_an_unknown_parameter_in_a_prompt_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - prompt: a valley\n    durration: 5s\n")
-    assert_refused(capsys, path, 5, "unknown key 'durration'", "duration")
-
-
-def test_a_wrong_type_is_refused_naming_the_field(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "defaults:\n  hdr: \"yes\"\nprompts:\n  - a valley\n")
-    assert_refused(capsys, path, 4, "hdr must be true or false")
-
-
-def test_a_duration_written_as_a_number_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "defaults:\n  duration: 5\nprompts:\n  - a valley\n")
-    assert_refused(capsys, path, 4, "duration must be 5s or 10s", "number 5")
+@pytest.mark.parametrize("manifest, line, fragments", ONE_RULE_BROKEN.values(),
+                         ids=list(ONE_RULE_BROKEN))
+def test_a_manifest_breaking_one_rule_is_refused_naming_its_line(manifest, line, fragments,
+                                                                 tmp_path, capsys):
+    path = write(tmp_path, "m.yaml", HEAD + manifest)
+    assert_refused(capsys, path, line, *fragments)
 
 
 def test_ten_seconds_with_loop_is_refused_naming_the_job(tmp_path, capsys):
@@ -71,23 +103,6 @@ def test_ten_seconds_with_loop_is_refused_naming_the_job(tmp_path, capsys):
     assert "#1" not in err and "#2" not in err and "#3" not in err  # the valid ones are fine
 
 
-def test_hdr_at_540p_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - prompt: a valley\n    resolution: 540p\n"
-                 "    hdr: true\n")
-    assert_refused(capsys, path, 5, "hdr needs resolution 720p or 1080p")  # the resolution line
-
-
-def test_end_frame_without_start_frame_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - prompt: a valley\n"
-                 "    endFrame: asset_123\n")
-    assert_refused(capsys, path, 5, "endFrame needs a startFrame")
-
-
-def test_an_empty_prompt_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - a valley\n  - \"   \"\n")
-    assert_refused(capsys, path, 5, "prompt-2", "the prompt is empty")
-
-
 def test_a_job_breaking_a_rule_and_with_an_empty_prompt_gets_both_problems(tmp_path, capsys):
     path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - id: v\n    prompt: \"\"\n"
                  "    resolution: 540p\n    hdr: true\n")
@@ -99,17 +114,6 @@ def test_a_prompt_over_the_length_limit_is_refused_without_echoing_it(tmp_path, 
     path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - " + "fog," * 2000 + "\n")
     err = assert_refused(capsys, path, 4, "8,000 characters", "at most 6,000")
     assert "fog,fog,fog" not in err
-
-
-def test_a_missing_csv_file_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - a valley\n  - csv: rows.csv\n")
-    assert_refused(capsys, path, 5, "rows.csv does not exist")
-
-
-def test_a_missing_frame_file_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - prompt: a knight\n"
-                 "    startFrame: frames/knight.png\n")
-    assert_refused(capsys, path, 5, "startFrame image frames/knight.png does not exist")
 
 
 def test_a_frame_outside_the_manifest_folder_is_refused(tmp_path, capsys):
@@ -143,18 +147,6 @@ def test_a_bad_row_in_a_referenced_csv_names_the_csv_file(tmp_path, capsys):
     assert_refused(capsys, path, 3, "resolution must be", "4k", named="rows.csv")
 
 
-def test_a_placeholder_with_no_value_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - id: knight\n"
-                 "    prompt: a knight, {style}\n")
-    assert_refused(capsys, path, 4, "knight", "{style} has no value")
-
-
-def test_an_attribute_access_placeholder_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - a knight, {style.__class__}\n"
-                 "matrix:\n  style: [noir]\n")
-    assert_refused(capsys, path, 4, "{style.__class__}", "not a plain placeholder")
-
-
 @pytest.mark.parametrize("placeholder", ["{style[0]}", "{style", "{ style }", "{style.__class__}"])
 def test_a_malformed_placeholder_is_the_only_problem_reported_for_its_variable(placeholder, tmp_path,
                                                                             capsys):
@@ -163,22 +155,6 @@ def test_a_malformed_placeholder_is_the_only_problem_reported_for_its_variable(p
     err = assert_refused(capsys, path, 4, "prompt-1", placeholder.split(" light")[0])
     assert "not used" not in err
     assert "(1 problem)" in err
-
-
-def test_a_variable_no_prompt_uses_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - a knight\nmatrix:\n  style: [noir]\n")
-    assert_refused(capsys, path, 6, "'style' is not used by any prompt")
-
-
-def test_a_filename_template_escaping_the_output_folder_is_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "filename: ../../{id}.mp4\nprompts:\n  - a knight\n")
-    assert_refused(capsys, path, 3, "outside the output folder")
-
-
-def test_two_jobs_writing_the_same_file_are_refused(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "filename: \"{id}.mp4\"\nprompts:\n  - a knight\n"
-                 "samples: 2\n")
-    assert_refused(capsys, path, 3, "prompt-1 #1 and prompt-1 #2 would both write prompt-1.mp4")
 
 
 def test_a_matrix_past_100000_jobs_is_refused_fast(tmp_path, capsys):
@@ -323,12 +299,6 @@ def test_a_plain_prompt_with_a_colon_is_explained(tmp_path, capsys):
     path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - a valley\n  - Shot 2: a lighthouse\n")
     err = assert_refused(capsys, path, 5, "read as a mapping", "colon after 'Shot 2'", "quotes")
     assert "unknown key" not in err
-
-
-def test_a_bad_value_after_plain_prompts_names_its_own_line(tmp_path, capsys):
-    path = write(tmp_path, "m.yaml", HEAD + "prompts:\n  - a\n  - b\n  - prompt: c\n"
-                 "    resolution: 4k\n  - d\n")
-    assert_refused(capsys, path, 7, "resolution must be", "not 4k")
 
 
 def test_a_manifest_broken_many_ways_shows_the_first_50_problems(tmp_path, capsys):
