@@ -1,14 +1,10 @@
 """What a run shows while it works.
 
-Every job of the batch is in one phase: waiting (not sent yet), submitting (holding a
-slot: uploading its frames, calling generate, waiting out a 429, or having its lost
-answer looked up), on the server (the API has it), succeeded (finished on the server,
-files still downloading), downloaded (done), failed.
-
-On a terminal: a bar over the batch's jobs (a job counts once downloaded or failed)
-with elapsed time, ETA and the creative units spent against the estimate, and under
-it a line of counts per phase and a "rate-limited, waiting N s" state. Both are
-redrawn every second by `keep_time`, whether or not anything happened.
+Every job of the batch is in one phase (`run/phases.py`). On a terminal: a bar over
+the batch's jobs (a job counts once downloaded or failed) with elapsed time, ETA and
+the creative units spent against the estimate, and under it a line of counts per phase
+and a "rate-limited, waiting N s" state. Both are redrawn every second by `keep_time`,
+whether or not anything happened.
 
 With `--no-progress`, or when stderr is not a terminal: one plain, timestamped line
 per event, and a line of the same counts every `interval` seconds; readable in CI
@@ -29,14 +25,8 @@ from tqdm import tqdm
 from batchgen.jobs import Job
 from batchgen.run.budget import format_cu
 from batchgen.run.decisions import Step
+from batchgen.run.phases import DOWNLOADED, FAILED, ON_SERVER, SETTLED, SUBMITTING, SUCCEEDED, Tally
 
-WAITING, SUBMITTING, ON_SERVER, SUCCEEDED, DOWNLOADED, FAILED = (
-    "waiting", "submitting", "on server", "succeeded", "downloaded", "failed")
-PHASES = (WAITING, SUBMITTING, ON_SERVER, SUCCEEDED, DOWNLOADED, FAILED)
-SETTLED = (DOWNLOADED, FAILED)  # what the bar counts as done
-# Where a job the run starts with stands, by the step the ledger gives it.
-STARTING = {Step.SUBMIT: WAITING, Step.RECOVER: SUBMITTING, Step.POLL: ON_SERVER,
-            Step.DOWNLOAD: SUCCEEDED, Step.DONE: DOWNLOADED, Step.SKIP_FAILED: FAILED}
 TICK = 1.0  # seconds between two redraws of the bar
 STATUS_INTERVAL = 15.0  # seconds between two lines of counts without a terminal
 
@@ -48,48 +38,26 @@ class Progress:
     `spent()` the CU the output folder's ledger records so far, read at each redraw.
     """
 
-    def __init__(self, plan: Iterable[tuple[Job, Step]], *, elsewhere: int = 0,
-                 bar: bool | None = None,
+    def __init__(self, plan: Iterable[tuple[Job, Step]], *, elsewhere: int = 0, bar: bool | None = None,
                  stream: TextIO | None = None, describe: Callable[[Job], str] = Job.label,
                  estimate: float | None = None, spent: Callable[[], float] | None = None,
                  interval: float = STATUS_INTERVAL, clock: Callable[[], float] = time.monotonic):
         self.stream = stream or sys.stderr
-        self.counts = dict.fromkeys(PHASES, 0)
-        self._phase: dict[str, str] = {}  # key -> phase, for jobs neither waiting nor done
-        for job, step in plan:
-            phase = STARTING[step]
-            self.counts[phase] += 1
-            if phase not in (WAITING, DOWNLOADED):
-                self._phase[job.key] = phase
-        self.elsewhere = elsewhere  # left to the other folders of the batch that sent them
-        self.total = sum(self.counts.values()) + elsewhere
-        self._settled_before = self.settled
+        self.tally = Tally(plan, elsewhere=elsewhere)
         self._describe = describe
-        self._estimate = estimate
-        self._spent = spent or (lambda: 0.0)
-        self._spent_before = self._spent()
+        self._spending = Spending(spent, estimate)
         self._clock = clock
         self._started = clock()
         self._interval = interval
         self._next_status = self._started + interval
         self._rate_limited_until = 0.0
-        self._bar = self._status = None
-        if self.total:
-            self._log(f"{self.total:,} job{'s' if self.total != 1 else ''}, "
-                      f"{self.settled:,} already done")
+        self._bar: Bar | None = None
+        total, settled = self.tally.total, self.tally.settled
+        if total:
+            self._log(f"{total:,} job{'s' if total != 1 else ''}, {settled:,} already done")
         if self.stream.isatty() if bar is None else bar:
-            width = _width(self.stream)
-            self._bar = tqdm(total=self.total, initial=self.settled, file=self.stream, unit="job",
-                             bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {desc}",
-                             **width)
-            self._status = tqdm(total=0, file=self.stream, position=1, bar_format="{desc}",
-                                leave=False, **width)
+            self._bar = Bar(self.stream, total=total, settled=settled)
             self._refresh()
-
-    @property
-    def settled(self) -> int:
-        """Jobs downloaded, failed or left to other folders: what the bar counts as done."""
-        return self.counts[DOWNLOADED] + self.counts[FAILED] + self.elsewhere
 
     # Events from the runner.
 
@@ -134,7 +102,7 @@ class Progress:
     def message(self, text: str) -> None:
         """A line the user should see even with a bar (warnings, failures)."""
         if self._bar is not None:
-            self._bar.write(text, file=self.stream)
+            self._bar.write(text)
         else:
             self._log(text)
 
@@ -159,60 +127,34 @@ class Progress:
         """Take the bar off the screen but for its last state, the counts under it."""
         if self._bar is not None:
             self._refresh()
-            self._status.close()
-            self._bar.close()
-            self.stream.write(f"  {self.breakdown()}\n")
-            self.stream.flush()
+            self._bar.close(f"  {self.breakdown()}")
 
     # What is shown.
 
     def headline(self) -> str:
         """`5/12 done, 0:06 elapsed, ETA 0:05, 150 of ~600 CU`."""
         elapsed = self._clock() - self._started
-        return (f"{self.settled:,}/{self.total:,} done, {_clock_time(elapsed)} elapsed, "
-                f"ETA {self._eta(elapsed)}, {self._cu()}")
+        return (f"{self.tally.settled:,}/{self.tally.total:,} done, {_clock_time(elapsed)} elapsed, "
+                f"ETA {self._eta(elapsed)}, {self._spending}")
 
     def breakdown(self) -> str:
         """The count of every phase, after the rate-limited state while it lasts (first,
         so that a narrow terminal cuts the counts, not the state)."""
-        c = self.counts
-        text = (f"{c[WAITING]:,} waiting, {c[SUBMITTING]:,} submitting, {c[ON_SERVER]:,} on server, "
-                f"{c[SUCCEEDED] + c[DOWNLOADED]:,} succeeded ({c[DOWNLOADED]:,} downloaded), "
-                f"{c[FAILED]:,} failed")
-        if self.elsewhere:
-            text += f", {self.elsewhere:,} sent from other folders"
+        text = self.tally.breakdown()
         left = self._rate_limited_until - self._clock()
         if left > 0:
             text = f"rate-limited, waiting {_seconds(left)} s; {text}"
         return text
 
     def _eta(self, elapsed: float) -> str:
-        done_now = self.settled - self._settled_before
-        left = self.total - self.settled
-        if not left:
-            return "0:00"
-        if done_now <= 0 or elapsed <= 0:
-            return "?"
-        return _clock_time(elapsed / done_now * left)
-
-    def _cu(self) -> str:
-        spent = self._spent() - self._spent_before
-        if self._estimate is None:
-            return f"{_amount(spent)} CU spent"
-        return f"{_amount(spent)} of ~{_amount(self._estimate)} CU spent"
+        eta = self.tally.eta(elapsed)
+        return "?" if eta is None else _clock_time(eta)
 
     def _move(self, job: Job, phase: str) -> None:
-        old = self._phase.get(job.key, WAITING)
-        if old == phase:
+        if not self.tally.move(job, phase):
             return
-        self.counts[old] -= 1
-        self.counts[phase] += 1
-        if phase == DOWNLOADED:
-            self._phase.pop(job.key, None)
-        else:
-            self._phase[job.key] = phase
         if self._bar is not None and phase in SETTLED:
-            self._bar.update(1)
+            self._bar.advance()
         self._refresh()
 
     def _line(self, text: str) -> None:
@@ -224,12 +166,58 @@ class Progress:
     def _refresh(self) -> None:
         if self._bar is not None:
             elapsed = self._clock() - self._started
-            self._bar.set_description_str(f"[{_clock_time(elapsed)} elapsed, ETA "
-                                          f"{self._eta(elapsed)}] {self._cu()}", refresh=True)
-            self._status.set_description_str(f"  {self.breakdown()}", refresh=True)
+            self._bar.show(f"[{_clock_time(elapsed)} elapsed, ETA {self._eta(elapsed)}] {self._spending}",
+                           f"  {self.breakdown()}")
 
     def _log(self, text: str) -> None:
         print(f"{time.strftime('%H:%M:%S')} {text}", file=self.stream, flush=True)
+
+
+class Spending:
+    """The CU this run has spent so far, against its estimate (None: not estimated)."""
+
+    def __init__(self, spent: Callable[[], float] | None, estimate: float | None):
+        self._spent = spent or (lambda: 0.0)
+        self._before = self._spent()  # what the folder's ledger held before this run
+        self._estimate = estimate
+
+    def __str__(self) -> str:
+        spent = self._spent() - self._before
+        if self._estimate is None:
+            return f"{_amount(spent)} CU spent"
+        return f"{_amount(spent)} of ~{_amount(self._estimate)} CU spent"
+
+
+class Bar:
+    """The terminal's two lines: a bar over the batch's jobs, and a line of text under it."""
+
+    def __init__(self, stream: TextIO, *, total: int, settled: int):
+        self._stream = stream
+        width = _width(stream)
+        self._bar = tqdm(total=total, initial=settled, file=stream, unit="job",
+                         bar_format="{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} {desc}", **width)
+        self._status = tqdm(total=0, file=stream, position=1, bar_format="{desc}", leave=False,
+                            **width)
+
+    def advance(self) -> None:
+        """One more job settled."""
+        self._bar.update(1)
+
+    def show(self, description: str, status: str) -> None:
+        """Redraw: `description` after the bar's count, `status` on the line under it."""
+        self._bar.set_description_str(description, refresh=True)
+        self._status.set_description_str(status, refresh=True)
+
+    def write(self, text: str) -> None:
+        """A line printed above the bar, which stays drawn under it."""
+        self._bar.write(text, file=self._stream)
+
+    def close(self, last: str) -> None:
+        """Take both lines off the screen but for the bar's last state, and `last` under it."""
+        self._status.close()
+        self._bar.close()
+        self._stream.write(f"{last}\n")
+        self._stream.flush()
 
 
 def _clock_time(seconds: float) -> str:
