@@ -39,7 +39,7 @@ def next_step(job: Job, ks: KeyState | None, *, retry_failed: bool) -> Step:
     """The next step for `job` given its ledger state `ks` (None: never seen).
 
     DONE trusts the ledger; whether the recorded files are still intact on disk is
-    I/O, checked by the runner at the edge (`Downloader.missing`).
+    I/O, checked by the runner at the edge (`OutputFolder.missing`).
     """
     if ks is not None and ks.key != job.key:
         raise ValueError(f"ledger state of key {ks.key} given for job {job.label()} "

@@ -87,16 +87,14 @@ def file_intact(path: Path, record: dict[str, Any]) -> bool:
     return digest.hexdigest() == record.get("sha256")
 
 
-class Downloader:
-    """Downloads every asset of a succeeded job into the output folder."""
+class OutputFolder:
+    """The output folder's files as the ledger gives them to keys: a download streamed
+    into place and checked before it is recorded, the files a job still lacks, and the
+    temporary files a killed run left behind."""
 
-    def __init__(self, client: DownloadClient, ledger: RunLedger, output: Path, *,
-                 timing: DownloadTiming, clock: Callable[[], float] = time.monotonic):
-        self._client = client
+    def __init__(self, ledger: RunLedger, output: Path):
         self._ledger = ledger
         self._output = output
-        self._timing = timing
-        self._clock = clock
         self.downloaded = 0
         self.bytes = 0
 
@@ -120,6 +118,85 @@ class Downloader:
                     file_intact, path, record):
                 todo.append((index, asset_id))
         return todo
+
+    def prepare(self, job: Job, index: int) -> None:
+        """Make the folder the job's `index`-th file goes in, before its first attempt."""
+        (self._output / _rel(job, index)).parent.mkdir(parents=True, exist_ok=True)
+
+    async def place(self, job: Job, index: int, opened: AbstractAsyncContextManager[StreamedBody],
+                    expected: int | None) -> tuple[int, str]:
+        """Stream a body into the job's `index`-th file, giving its size and sha256;
+        `_Retry` if it came short of its Content-Length or of the asset's `expected` size."""
+        rel = _rel(job, index)
+        final = self._output / rel
+        tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
+        digest = hashlib.sha256()
+        size = 0
+        try:
+            async with opened as response:
+                stated = _int(response.headers.get("content-length"))
+                with tmp.open("wb") as handle:
+                    async for chunk in response.aiter_bytes(CHUNK):
+                        handle.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            for label, want in (("Content-Length", stated), ("asset size", expected)):
+                if want is not None and want != size:
+                    raise _Retry(f"truncated download: {size} bytes, {label} says {want}")
+            self._keep_earlier(job.key, rel, final)
+            os.replace(tmp, final)
+            fsync_dir(final.parent)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return size, digest.hexdigest()
+
+    def record(self, job: Job, index: int, asset_id: str, size: int, digest: str) -> Path:
+        """Record a file `place` put in place as the job's `file` event; its path."""
+        rel = _rel(job, index)
+        self._ledger.record({"event": "file", "key": job.key, "assetId": asset_id,
+                             "path": rel, "bytes": size, "sha256": digest})
+        self.downloaded += 1
+        self.bytes += size
+        log.debug("%s: %d bytes, sha256 %s", rel, size, digest)
+        return self._output / rel
+
+    def _keep_earlier(self, key: str, rel: str, final: Path) -> None:
+        """Before `final` is replaced: if it is a verified file the ledger gives to another
+        key (a template without {key} and an edited prompt, or another manifest's run),
+        keep it as `kept_name(rel, that key)` and record it there, so a paid result is
+        never lost. Linked (or copied) and recorded first, so a crash at any point leaves
+        the file under a name the ledger gives it."""
+        if not final.exists():
+            return
+        for other in self._ledger.state.jobs.values():
+            if other.key == key:
+                continue
+            for record in other.files:
+                if record.get("path") != rel or not file_intact(final, record):
+                    continue
+                kept_rel = kept_name(rel, other.key)
+                kept = self._output / kept_rel
+                if not file_intact(kept, record):
+                    link_or_copy(final, kept)
+                self._ledger.record({"event": "file", "key": other.key,
+                                     "assetId": record["assetId"], "path": kept_rel,
+                                     "bytes": record.get("bytes"), "sha256": record.get("sha256"),
+                                     "keptFrom": rel})
+                log.info("%s held the file of key %s: kept as %s", rel, other.key, kept_rel)
+
+
+class Downloader:
+    """Downloads every asset of a succeeded job into its output folder, trying again
+    (a renewed URL, a doubling back-off) until the attempts run out."""
+
+    def __init__(self, client: DownloadClient, folder: OutputFolder, *,
+                 timing: DownloadTiming, clock: Callable[[], float] = time.monotonic):
+        self._client = client
+        self.folder = folder
+        self._timing = timing
+        self._clock = clock
 
     async def wait_ready(self, job: Job, index: int, asset_id: str) -> dict[str, Any] | None:
         """The asset once it is no longer pending (None if it could not be read: `fetch`
@@ -151,8 +228,7 @@ class Downloader:
 
         `asset`: the asset as `wait_ready` just read it (its URL is used first)."""
         rel = _rel(job, index)
-        final = self._output / rel
-        final.parent.mkdir(parents=True, exist_ok=True)
+        self.folder.prepare(job, index)
         wait = self._timing.retry_wait
         problem = "no attempt made"
         attempts = renewals = 0
@@ -168,7 +244,7 @@ class Downloader:
                     await anyio.sleep(self._timing.pending_wait)
                     continue
                 current, asset = asset, None  # the next attempt reads the asset again
-                size, digest = await self._stream(current, final, job.key, rel)
+                size, digest = await self._download(job, index, current)
             except _Expired as exc:
                 problem = str(exc)
                 if renewals < self._timing.renewals:
@@ -182,12 +258,7 @@ class Downloader:
             except (RetriableError, httpx.HTTPError, OSError) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
-                self._ledger.record({"event": "file", "key": job.key, "assetId": asset_id,
-                                     "path": rel, "bytes": size, "sha256": digest})
-                self.downloaded += 1
-                self.bytes += size
-                log.debug("%s: %d bytes, sha256 %s", rel, size, digest)
-                return final
+                return self.folder.record(job, index, asset_id, size, digest)
             attempts += 1
             if attempts < self._timing.attempts:
                 log.info("%s: %s; trying again in %.2fs", rel, problem, wait)
@@ -196,62 +267,16 @@ class Downloader:
         log.info("%s: giving up after %d attempts: %s", rel, attempts, problem)
         raise DownloadFailed(f"{rel}: {problem}")
 
-    async def _stream(self, asset: dict[str, Any], final: Path, key: str, rel: str
-                      ) -> tuple[int, str]:
+    async def _download(self, job: Job, index: int, asset: dict[str, Any]) -> tuple[int, str]:
         expected = _int((asset.get("properties") or {}).get("size"))
-        tmp = final.with_name(f".{final.name}.{secrets.token_hex(4)}.part")
-        digest = hashlib.sha256()
-        size = 0
         try:
             # The client answers only a 200 with a body; any other status is raised
             # as an APIError, handled below.
-            async with self._client.download(asset["url"]) as response:
-                stated = _int(response.headers.get("content-length"))
-                with tmp.open("wb") as handle:
-                    async for chunk in response.aiter_bytes(CHUNK):
-                        handle.write(chunk)
-                        digest.update(chunk)
-                        size += len(chunk)
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            for label, want in (("Content-Length", stated), ("asset size", expected)):
-                if want is not None and want != size:
-                    raise _Retry(f"truncated download: {size} bytes, {label} says {want}")
-            self._keep_earlier(key, rel, final)
-            os.replace(tmp, final)
-            fsync_dir(final.parent)
+            return await self.folder.place(job, index, self._client.download(asset["url"]), expected)
         except APIError as exc:
             if exc.status in EXPIRED_STATUSES:
                 raise _Expired(f"download URL refused (HTTP {exc.status}); renewing it") from None
             raise
-        finally:
-            tmp.unlink(missing_ok=True)
-        return size, digest.hexdigest()
-
-
-    def _keep_earlier(self, key: str, rel: str, final: Path) -> None:
-        """Before `final` is replaced: if it is a verified file the ledger gives to another
-        key (a template without {key} and an edited prompt, or another manifest's run),
-        keep it as `kept_name(rel, that key)` and record it there, so a paid result is
-        never lost. Linked (or copied) and recorded first, so a crash at any point leaves
-        the file under a name the ledger gives it."""
-        if not final.exists():
-            return
-        for other in self._ledger.state.jobs.values():
-            if other.key == key:
-                continue
-            for record in other.files:
-                if record.get("path") != rel or not file_intact(final, record):
-                    continue
-                kept_rel = kept_name(rel, other.key)
-                kept = self._output / kept_rel
-                if not file_intact(kept, record):
-                    link_or_copy(final, kept)
-                self._ledger.record({"event": "file", "key": other.key,
-                                     "assetId": record["assetId"], "path": kept_rel,
-                                     "bytes": record.get("bytes"), "sha256": record.get("sha256"),
-                                     "keptFrom": rel})
-                log.info("%s held the file of key %s: kept as %s", rel, other.key, kept_rel)
 
 
 def kept_name(rel: str, key: str) -> str:

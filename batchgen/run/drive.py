@@ -66,7 +66,7 @@ class Fetches:
 
     async def download(self, job: Job, progress: Progress, *, counted: bool = False) -> None:
         """Fetch the job's missing files; `counted`: the progress already counts it done."""
-        for index, asset_id in await self._downloader.missing(job):
+        for index, asset_id in await self._downloader.folder.missing(job):
             try:
                 # A pending video is waited for without holding a download slot.
                 asset = await self._downloader.wait_ready(job, index, asset_id)
@@ -86,7 +86,7 @@ class Fetches:
     async def verify_done(self, jobs: list[Job], progress: Progress) -> None:
         """Files of finished jobs that went missing or were altered are fetched again."""
         for job in jobs:
-            if await self._downloader.missing(job):
+            if await self._downloader.folder.missing(job):
                 progress.message(f"{self._describe(job)}: a file is missing or altered; "
                                  "fetching it again")
                 await self.download(job, progress, counted=True)

@@ -31,7 +31,7 @@ from batchgen.ledger.state import replay
 from batchgen.ledger.status import write_batch_snapshot
 from batchgen.reuse.run import RunReuse
 from batchgen.run.decisions import Step
-from batchgen.run.download import DownloadClient, Downloader
+from batchgen.run.download import DownloadClient, Downloader, OutputFolder
 from batchgen.run.drive import EarlyRelease, Fetches, JobDriver
 from batchgen.run.holds import BudgetHolds
 from batchgen.run.journal import RunLedger
@@ -159,7 +159,7 @@ class _Run:
             client, timing=options.polling or _list_timing(options.poll_interval),
             on_expected_end=release.expected_end))
         # The batched poller fetches download URLs in bulk; the downloader takes them there.
-        self.downloader = Downloader(self.poller.assets, ledger, output,
+        self.downloader = Downloader(self.poller.assets, OutputFolder(ledger, output),
                                      timing=options.download)
         self.holds = BudgetHolds(options.max_cu, say=self._say, describe=self.describe)
         self.fetches = Fetches(self.downloader, self.describe, options.download_concurrency)
@@ -193,7 +193,7 @@ class _Run:
             denied, plan = exc, []  # the run is recorded, and ends at once, like a denial later
         self.ledger.record(_run_event(self.batch, self.output, self.options,
                                       capped=self.holds.budget is not None))
-        await anyio.to_thread.run_sync(self.downloader.remove_leftovers)
+        await anyio.to_thread.run_sync(self.downloader.folder.remove_leftovers)
         plan = await self.reuse.take_all(plan)
         self._spent_before = self.ledger.state.spent
         estimated = self.holds.estimate
@@ -277,7 +277,7 @@ class _Run:
             elapsed=elapsed, spent_before=self._spent_before, denied=self.stops.denied,
             budget=holds.summary, submitted=self.submitter.submitted,
             recovered=self.recovery.recovered, resent=self.recovery.unsent,
-            uploaded=self.uploads.uploaded, downloaded=self.downloader.downloaded,
+            uploaded=self.uploads.uploaded, downloaded=self.downloader.folder.downloaded,
             download_errors=self.fetches.errors, interrupted=self.stops.interrupted,
             unreachable=self.stops.unreachable, resume_command=self.options.resume_command,
             estimated=holds.estimate.total if holds.estimate else None,
