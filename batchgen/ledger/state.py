@@ -68,47 +68,21 @@ class KeyState:
         return {f["assetId"] for f in self.files}.issuperset(self.asset_ids)
 
 
-class LedgerState:
-    """Every key's state, the uploaded frames and the API's stated ceiling."""
+class SubmissionEvents:
+    """How a key's submission folds into its state: the intent written before generate
+    is called, then the API's answer (`submitted`) or, when the answer was lost,
+    recovery's verdict (`recovered`: the job found; `unsent`: it never reached the API).
+    Accepted submissions add their cost to `spent` and their jobId to `known_job_ids`.
 
-    def __init__(self) -> None:
-        self.jobs: dict[str, KeyState] = {}
-        self.uploads: dict[str, str] = {}  # frame sha256 -> asset id
-        self.ceiling: int | None = None
-        self.spent: float = 0.0  # cost of every accepted submission, all runs
-        self.known_job_ids: set[str] = set()
-        self._handlers = {
-            "intent": self._intent,
-            "submitted": self._submitted,
-            "recovered": self._recovered,
-            "unsent": self._unsent,
-            "succeeded": self._succeeded,
-            "failed": self._failed,
-            "file": self._file,
-            "upload": self._upload,
-            "ceiling": self._ceiling,
-            "reused": self._reused,
-        }
+    Part of `LedgerState`, whose keys and totals these handlers update.
+    """
 
-    def apply(self, event: dict[str, Any]) -> None:
-        """Update the state with one event; unknown event names (`run`, `end`, newer
-        versions' events) change nothing."""
-        handler = self._handlers.get(event["event"])
-        if handler is not None:
-            try:
-                handler(event)
-            except KeyError as missing:
-                raise _missing_field(event, missing) from None
+    jobs: dict[str, KeyState]
+    spent: float
+    known_job_ids: set[str]
 
-    def counts(self) -> dict[str, int]:
-        """How many keys are in each state (every state listed, zeros included)."""
-        counts = dict.fromkeys(STATES, 0)
-        for ks in self.jobs.values():
-            counts[ks.state] += 1
-        return counts
-
-    # The handlers below run once per ledger line (600,000 for a big batch): they look
-    # keys up inline and touch only the fields their event changes.
+    # The handlers of both classes run once per ledger line (600,000 for a big batch):
+    # they look keys up inline and touch only the fields their event changes.
 
     def _get(self, key: str) -> KeyState:
         ks = self.jobs.get(key)
@@ -166,6 +140,46 @@ class LedgerState:
         ks.state = PENDING
         ks.ambiguous = False
         ks.job_id = None
+
+
+class LedgerState(SubmissionEvents):
+    """Every key's state, the uploaded frames and the API's stated ceiling."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, KeyState] = {}
+        self.uploads: dict[str, str] = {}  # frame sha256 -> asset id
+        self.ceiling: int | None = None
+        self.spent: float = 0.0  # cost of every accepted submission, all runs
+        self.known_job_ids: set[str] = set()
+        self._handlers = {
+            "intent": self._intent,
+            "submitted": self._submitted,
+            "recovered": self._recovered,
+            "unsent": self._unsent,
+            "succeeded": self._succeeded,
+            "failed": self._failed,
+            "file": self._file,
+            "upload": self._upload,
+            "ceiling": self._ceiling,
+            "reused": self._reused,
+        }
+
+    def apply(self, event: dict[str, Any]) -> None:
+        """Update the state with one event; unknown event names (`run`, `end`, newer
+        versions' events) change nothing."""
+        handler = self._handlers.get(event["event"])
+        if handler is not None:
+            try:
+                handler(event)
+            except KeyError as missing:
+                raise _missing_field(event, missing) from None
+
+    def counts(self) -> dict[str, int]:
+        """How many keys are in each state (every state listed, zeros included)."""
+        counts = dict.fromkeys(STATES, 0)
+        for ks in self.jobs.values():
+            counts[ks.state] += 1
+        return counts
 
     def _succeeded(self, event: dict[str, Any]) -> None:
         ks = self.jobs.get(event["key"]) or self._get(event["key"])
