@@ -1,8 +1,11 @@
 """The ledger: an append-only JSON-lines file that makes runs resumable.
 
 One JSON object per line, always with `event` and `t` (UTC ISO-8601), readable with
-`jq`. Each line is written with a single `write` and fsynced before the action it
-records is relied on, so a crash can only ever tear the last line. Reading tolerates
+`jq`. Each line is written with a single `write` (a killed process can only ever tear
+the last line), and fsynced before the action it guards when its writer says so (an
+intent before its paid call); other lines reach the disk with the next fsync, at most
+`SYNC_WITHIN` seconds later, so a run of hundreds of jobs in flight does not spend
+its time waiting on the disk. Reading tolerates
 that torn last line (with a warning); any other unreadable line is a `LedgerError`
 naming its line number, because silently skipping it could resubmit a job.
 
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
@@ -31,6 +35,7 @@ log = logging.getLogger(__name__)
 _decode = msgspec.json.Decoder(dict).decode
 _encode = msgspec.json.Encoder().encode
 _TAIL_BLOCK = 1 << 16
+SYNC_WITHIN = 1.0  # seconds a line written without sync may wait for the next fsync
 
 
 def ledger_path(output_dir: str | os.PathLike[str]) -> Path:
@@ -63,6 +68,8 @@ class LedgerWriter:
         self._opened_lines: int | None = None  # counted when first asked for
         self._appended = 0
         self._torn: OSError | None = None  # a failed write that could not be cut back
+        self._synced_at = time.monotonic()  # the last fsync
+        self._unsynced = False  # lines written since, not yet fsynced
 
     def __enter__(self) -> LedgerWriter:
         self.open()
@@ -96,11 +103,15 @@ class LedgerWriter:
             return self._opened_lines + self._appended
 
     def close(self) -> None:
-        """Close the file; every appended event is already on disk."""
+        """Close the file, every appended event on disk."""
         with self._lock:
             if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
+                try:
+                    if self._unsynced:
+                        os.fsync(self._fd)
+                finally:
+                    os.close(self._fd)
+                    self._fd = None
 
     def append(self, event: Mapping[str, Any], *, sync: bool = True) -> dict[str, Any]:
         """Write one event (adding `t` if missing) and, if `sync`, fsync it.
@@ -115,8 +126,12 @@ class LedgerWriter:
                 raise disk_error(self._torn, self.path)
             try:
                 _write_all(self._fd, line)
-                if sync:
-                    os.fsync(self._fd)
+                now = time.monotonic()
+                if sync or now - self._synced_at >= SYNC_WITHIN:
+                    os.fsync(self._fd)  # also makes every unsynced event before it durable
+                    self._synced_at, self._unsynced = now, False
+                else:
+                    self._unsynced = True
             except OSError as exc:
                 # Disk full or read-only: cut a partial line off, so that whatever comes
                 # next (this run's end event, the next run) follows whole lines only.

@@ -1,8 +1,12 @@
 """The ledger as a run uses it: every event is made durable, then applied in memory.
 
-The order matters: an event is appended (flushed and fsynced) before the in-memory
+The order matters: an event is appended (written to the file) before the in-memory
 state that later decisions read is updated, so nothing is ever decided on a fact the
-disk does not hold yet.
+file does not hold yet. An intent is also fsynced before its generate call is sent: a
+power cut must never lose the one record that stops a second payment. Every other
+event may be lost to a power cut at no cost (the next run asks the API again, or
+downloads again), so it waits at most `events.SYNC_WITHIN` for the next fsync, which
+serves many events at once.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from batchgen.ledger.state import LedgerState
 
 
 _API_WORDS = ("error", "hint")
+_SYNCED_AT_ONCE = frozenset({"intent", "run", "end"})
 
 
 class RunLedger:
@@ -31,15 +36,16 @@ class RunLedger:
         self.state = state
         self._checkpointed = 0  # ledger size at this run's last checkpoint
 
-    def record(self, event: dict[str, Any], *, sync: bool = True) -> dict[str, Any]:
-        """Append `event` durably (with its time), then apply it to the state.
+    def record(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Append `event` (with its time), then apply it to the state; see the module
+        docstring for when it is fsynced.
 
         The API's words (`error`, `hint`) are untrusted text: credentials they echo are
         redacted here, the one door every failure takes into the ledger."""
         for name in _API_WORDS:
             if isinstance(event.get(name), str):
                 event = {**event, name: redact.text(event[name])}
-        written = self.writer.append(event, sync=sync)
+        written = self.writer.append(event, sync=event["event"] in _SYNCED_AT_ONCE)
         self.state.apply(written)
         self._save()
         return written

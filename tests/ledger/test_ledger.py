@@ -194,3 +194,35 @@ def test_new_ledger_file_is_created_with_its_folder(tmp_path):
     with LedgerWriter(path) as ledger:
         ledger.append({"event": "run"})
     assert path.is_file() and os.path.getsize(path) > 0
+
+
+def test_an_intent_is_fsynced_before_its_append_returns_and_other_events_within_a_second(path, monkeypatch):
+    """The run's ledger (RunLedger) fsyncs an intent at once, before its paid call; the
+    events that follow share the next fsync, at most SYNC_WITHIN later, or the close."""
+    from batchgen.ledger import events
+    from batchgen.ledger.state import LedgerState
+    from batchgen.run.journal import RunLedger
+
+    clock = [1000.0]
+    monkeypatch.setattr(events.time, "monotonic", lambda: clock[0])
+    writer = LedgerWriter(path)
+    writer.open()  # creating the file fsyncs its folder: not what this test counts
+    synced_sizes = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(events.os, "fsync", lambda fd: (synced_sizes.append(os.fstat(fd).st_size),
+                                                        real_fsync(fd)))
+    try:
+        run = RunLedger(writer, LedgerState())
+        run.record({"event": "intent", "key": "k1", "id": "a", "body": {}})
+        assert synced_sizes == [path.stat().st_size]  # on disk before generate is sent
+        run.record({"event": "submitted", "key": "k1", "jobId": "job_1"})
+        run.record({"event": "succeeded", "key": "k1", "jobId": "job_1", "assetIds": []})
+        assert len(synced_sizes) == 1  # waiting for the next fsync
+        clock[0] += events.SYNC_WITHIN
+        run.record({"event": "file", "key": "k1", "assetId": "a1", "path": "x.mp4", "size": 1})
+        assert synced_sizes[-1] == path.stat().st_size and len(synced_sizes) == 2
+        run.record({"event": "submitted", "key": "k2", "jobId": "job_2"})
+    finally:
+        writer.close()
+    assert synced_sizes[-1] == path.stat().st_size and len(synced_sizes) == 3  # the close
+    assert [e["event"] for e in read_events(path)] == ["intent", "submitted", "succeeded", "file", "submitted"]

@@ -234,7 +234,7 @@ def test_a_run_saves_checkpoints_as_its_ledger_grows_and_a_last_one_at_its_end(l
         run = RunLedger(writer, replay([]))
         for n in range(1, 201):
             for event in job_events(n, "succeeded" if n % 3 else "failed"):
-                run.record(event, sync=False)
+                run.record(event)
             saved = checkpoint._read_checkpoint(ledger)
             assert saved is not None and saved.offset >= 0.95 * writer.size - 300
             assert saved.lines == ledger.read_bytes()[:saved.offset].count(b"\n")
