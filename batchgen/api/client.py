@@ -68,7 +68,7 @@ class ScenarioClient:
     def __init__(self, base_url: str | None = None, api_key: str | None = None,
                  api_secret: str | None = None, *, transport: httpx.AsyncBaseTransport | None = None,
                  timeout: httpx.Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
-                 max_connections: int = 32, storage_connections: int = 8,
+                 max_connections: int = 8, storage_connections: int = 8,
                  sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:
         self.base_url = resolve_base_url(base_url)
         self._connection = Connection(self.base_url, Credentials.resolve(api_key, api_secret),
