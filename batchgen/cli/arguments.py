@@ -52,6 +52,11 @@ def add_concurrency(parser: argparse.ArgumentParser, default: int, help: str) ->
                         help=help)
 
 
+def add_shard(parser: argparse.ArgumentParser, help: str) -> None:
+    """--shard I/N: one shard of a batch split N ways (the commands say which part of it)."""
+    parser.add_argument("--shard", metavar="I/N", help=help)
+
+
 def add_max_jobs(parser: argparse.ArgumentParser) -> None:
     """The --max-jobs option, shared by the commands that expand a manifest."""
     parser.add_argument(

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from batchgen.cli.arguments import TARGETS_SAID, add_json, add_targets, command_parser
+from batchgen.cli.arguments import TARGETS_SAID, add_json, add_shard, add_targets, command_parser
 from batchgen.cli.scope import target_scope
 from batchgen.errors import UsageError
 
@@ -28,9 +28,8 @@ def register(subparsers: Any) -> None:
                         help="where to write the report; a folder gets report.html in it "
                         "(default: report.html in the output folder, or in the folder "
                         "holding all of them)")
-    parser.add_argument("--shard", metavar="I/N",
-                        help="with one manifest: only shard I of N, read in its folder "
-                        "(<output>/shard-I-of-N/)")
+    add_shard(parser, "with one manifest: only shard I of N, read in its folder "
+              "(<output>/shard-I-of-N/)")
     parser.add_argument("--choices", nargs="+", metavar="FILE", default=[],
                         help="choices.json files exported from the report (one per reviewer) "
                         "to merge into the page, results.csv and results.json")

@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from batchgen.cli.arguments import (add_concurrency, add_json, add_manifest, add_max_jobs,
+from batchgen.cli.arguments import (add_concurrency, add_json, add_manifest, add_max_jobs, add_shard,
                                     command_parser)
 from batchgen.cli.argtypes import non_negative_float, seconds, seconds_or_zero
 from batchgen.cli.connect import add_api_options, open_client
@@ -54,9 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "running jobs finish, exit 1")
     parser.add_argument("--retry-failed", action="store_true",
                         help="submit failed jobs again (only those)")
-    parser.add_argument("--shard", metavar="I/N",
-                        help="run shard I of N (1-based): the jobs whose key modulo N is I-1, "
-                        "with their own ledger in <output>/shard-I-of-N/ (unless --out)")
+    add_shard(parser, "run shard I of N (1-based): the jobs whose key modulo N is I-1, "
+              "with their own ledger in <output>/shard-I-of-N/ (unless --out)")
     parser.add_argument("--allow-other-manifest", action="store_true",
                         help="run into an output folder whose ledger another manifest wrote "
                         "(refused otherwise: the batches' jobs and files would mix); for a "

@@ -11,6 +11,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from batchgen.cli.arguments import add_shard
 from batchgen.errors import UsageError
 
 if TYPE_CHECKING:  # imported when a shard is asked for: plan and status start fast
@@ -22,9 +23,8 @@ def add_scope_options(parser: argparse.ArgumentParser, verb: str) -> None:
     parser.add_argument("--out", metavar="DIR",
                         help=f"{verb} this output folder instead of the manifest's `output` "
                         "(as given to run --out)")
-    parser.add_argument("--shard", metavar="I/N",
-                        help=f"only shard I of N: its jobs, {verb} in its folder "
-                        "(<output>/shard-I-of-N/ unless --out)")
+    add_shard(parser, f"only shard I of N: its jobs, {verb} in its folder "
+              "(<output>/shard-I-of-N/ unless --out)")
 
 
 def scope(batch: Any, out: str | None, shard: Shard | None) -> tuple[Any, Shard | None, Path]:
