@@ -232,8 +232,14 @@ class LedgerState(SubmissionEvents):
         ks = self.jobs.get(event["key"]) or self._get(event["key"])
         ks.id = event.get("id", ks.id)
         ks.sample = event.get("sample", ks.sample)
-        ks.files = [{"assetId": f.get("assetId"), "path": f.get("path"), "bytes": f.get("bytes"),
-                     "sha256": f.get("sha256")} for f in event["files"]]
+        files = event["files"]
+        # A file with no place cannot be checked, as in `_file`: a LedgerError, not a
+        # TypeError later in whatever reads the state.
+        if not isinstance(files, list) or not all(isinstance(f, dict) and isinstance(f.get("path"), str)
+                                                   for f in files):
+            raise KeyError("files")
+        ks.files = [{"assetId": f.get("assetId"), "path": f["path"], "bytes": f.get("bytes"),
+                     "sha256": f.get("sha256")} for f in files]
         ks.reused_from = event["from"]
         self._succeeded({**event, "cost": 0.0})
 

@@ -119,3 +119,18 @@ def test_incremental_apply_matches_replay():
 def test_an_event_missing_its_key_is_a_ledger_error():
     with pytest.raises(LedgerError, match="'submitted' ledger event .* no 'key'"):
         replay([{"event": "submitted", "t": "x", "jobId": "job_1"}])
+
+
+@pytest.mark.parametrize("files", [None, "a.mp4", [{"assetId": "a1"}], [{"assetId": "a1", "path": 3}]])
+def test_a_reused_event_whose_files_have_no_place_is_a_ledger_error(files):
+    event = {"event": "reused", "t": "x", "key": "k1", "jobId": "job_1", "from": "/elsewhere",
+             "files": files}
+    with pytest.raises(LedgerError, match="'reused' ledger event .* no 'files'"):
+        replay([event])
+
+
+def test_a_reused_event_takes_its_files_in_place():
+    event = {"event": "reused", "t": "x", "key": "k1", "jobId": "job_1", "from": "/elsewhere",
+             "files": [{"assetId": "a1", "path": "k/1.mp4", "bytes": 5, "sha256": "0" * 64}]}
+    ks = replay([event]).jobs["k1"]
+    assert ks.state == "succeeded" and [f["path"] for f in ks.files] == ["k/1.mp4"]
