@@ -2,10 +2,9 @@
 
 `ListPoller.wait_final(job_id)` has the same contract as the per-job poller, but all
 waiting jobs share one loop that asks `GET /jobs?type=custom&updatedAfter=...`: each
-call reports every job that changed since the last one, however many are running.
-Pagination is followed (short and empty pages included) until the listing ends, or
-until every job predicted to have ended is on the pages read: the cursor then stays,
-so the next round lists the rest again. When jobs succeed, their download URLs are fetched together with one `POST /assets/get-bulk`.
+call reports every job that changed since the last one, however many are running
+(`listing`: its pages, and the jobs asked alone when the list cannot tell). When jobs
+succeed, their download URLs are fetched together with one `POST /assets/get-bulk`.
 
 When to ask comes from what the API reports, never from constants (`predict`):
 - each running job's pace (progress, `updatedAt`, its `in-progress` date) and how the
@@ -22,12 +21,10 @@ prediction, so its slot takes the next submission without waiting for the list c
 that confirms it. A 429 the runner blames on that (`refused`) doubles the margin; the
 third turns it off.
 
-Fallbacks, so a job is never lost: a job the list has not reported for `stale_after`
-seconds is asked for alone (`GET /jobs/{id}`), and while the list call fails every
-watched job is asked for alone at each round. A job that cannot be read at all, not
-in the list nor alone (a fresh job the API does not show yet answers 404), is waited
-for during `unreadable_grace` seconds since it was last seen; past that `wait_final`
-returns None: the job stays running for the next run, never failed by a read error.
+A job is never lost: one that cannot be read at all, not in the list nor alone (a
+fresh job the API does not show yet answers 404), is waited for during
+`unreadable_grace` seconds since it was last seen; past that `wait_final` returns None:
+the job stays running for the next run, never failed by a read error.
 """
 
 from __future__ import annotations
@@ -39,16 +36,12 @@ from typing import Any, Callable, Protocol
 
 import anyio
 
-from batchgen.errors import AccessDenied, APIError, JobRejected
-from batchgen.jobs import FINAL_STATUSES
+from batchgen.errors import AccessDenied, APIError
 from batchgen.run.polling.assets import AssetCache
+from batchgen.run.polling.listing import ListReader
 from batchgen.run.polling.predict import EndPredictor
 from batchgen.run.polling.schedule import Schedule
-from batchgen.run.polling.single import unwrap_job
 from batchgen.run.polling.watchlist import Watch, Watchlist
-from batchgen.timestamps import iso
-
-_ALONE_AT_ONCE = 8  # per-job GETs in flight at once, when falling back
 
 
 class ListClient(Protocol):
@@ -90,13 +83,19 @@ class ListPoller:
         self._changed = anyio.Event()
         self.schedule = Schedule(self.timing, self.predictor, self._watched, clock,
                                  on_expected_end)
-        self._list_failing = False
+        self.reader = ListReader(client, self.timing, self.watchlist, clock)
         self._tg: anyio.abc.TaskGroup | None = None
         self.assets = AssetCache(client)
         self.rounds = 0
-        self.list_calls = 0
-        self.job_calls = 0
         self.bulk_calls = 0
+
+    @property
+    def list_calls(self) -> int:
+        return self.reader.list_calls
+
+    @property
+    def job_calls(self) -> int:
+        return self.reader.job_calls
 
     async def __aenter__(self) -> "ListPoller":
         self._tg = anyio.create_task_group()
@@ -165,69 +164,9 @@ class ListPoller:
         started = self._clock()
         self.schedule.round_at(started)
         self.rounds += 1
-        try:
-            jobs = await self._list()
-            self._list_failing = False
-        except AccessDenied:
-            raise
-        except APIError:
-            jobs, self._list_failing = [], True
-        arrived = self._clock()
-        for job in jobs:
-            self.watchlist.observe(job, started, arrived)
-        alone = self.watchlist.to_ask_alone(started, self._list_failing)
-        if alone:
-            limiter = anyio.CapacityLimiter(_ALONE_AT_ONCE)
-
-            async def ask(watch: Watch) -> None:
-                async with limiter:
-                    await self._ask_alone(watch, started)
-
-            async with anyio.create_task_group() as tg:
-                for watch in alone:
-                    tg.start_soon(ask, watch)
+        await self.reader.read(started)
         self.watchlist.after_round(started)
         await self._settle()
-
-    async def _list(self) -> list[dict[str, Any]]:
-        """The jobs updated since the cursor; the cursor moves when the listing is
-        followed to its end.
-
-        A page may be short while more follow. The rows still to come are older updates,
-        so when every job due by prediction is already on the pages read, the listing
-        stops there and the cursor stays put: the next round lists those rows again
-        (with newer ones) instead of paying a call now for news nobody is waiting for.
-        """
-        # updatedAfter needs a type filter (the API's documented rule): these are custom jobs.
-        filters: dict[str, Any] = {"type": "custom", "page_size": self.timing.page_size,
-                                   "updated_after": iso(self.watchlist.updated_after())}
-        found: list[dict[str, Any]] = []
-        token = None
-        due = self.watchlist.due(self._clock())
-        while True:
-            self.list_calls += 1
-            jobs, token = await self._client.list_jobs(**filters, pagination_token=token)
-            found += jobs
-            if not token:
-                self.watchlist.listed(found)
-                return found
-            due -= {str(j.get("jobId")) for j in jobs if j.get("status") in FINAL_STATUSES}
-            if not due and self.watchlist.started:
-                return found  # the rest waits for the next round; the cursor stays
-
-    async def _ask_alone(self, watch: Watch, now: float) -> None:
-        self.job_calls += 1
-        try:
-            job = await self._client.get_job(watch.job_id)
-        except JobRejected as exc:
-            if exc.status != 404:
-                watch.error = exc
-            return  # 404: not readable yet (or any more); the grace decides
-        except AccessDenied:
-            raise
-        except APIError:
-            return  # try again at a later round; the job keeps running meanwhile
-        self.watchlist.observe(unwrap_job(job), now, self._clock())
 
     async def _settle(self) -> None:
         """Hand settled jobs to their waiters, then fetch their download URLs in one call."""
