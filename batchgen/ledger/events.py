@@ -109,6 +109,9 @@ class LedgerWriter:
                 try:
                     if self._unsynced:
                         os.fsync(self._fd)
+                except OSError as exc:
+                    # A full disk can show only now, at the fsync of lines already written.
+                    raise disk_error(exc, self.path) from exc
                 finally:
                     os.close(self._fd)
                     self._fd = None

@@ -226,3 +226,22 @@ def test_an_intent_is_fsynced_before_its_append_returns_and_other_events_within_
         writer.close()
     assert synced_sizes[-1] == path.stat().st_size and len(synced_sizes) == 3  # the close
     assert [e["event"] for e in read_events(path)] == ["intent", "submitted", "succeeded", "file", "submitted"]
+
+
+def test_a_full_disk_at_the_last_fsync_is_a_disk_error_naming_the_ledger(path, monkeypatch):
+    import errno
+
+    from batchgen.errors import DiskError
+    from batchgen.ledger import events
+
+    writer = LedgerWriter(path)
+    writer.open()
+    writer.append({"event": "submitted", "key": "k1", "jobId": "job_1"}, sync=False)
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(events.os, "fsync", full)
+    with pytest.raises(DiskError, match="ledger.jsonl"):
+        writer.close()
+    assert writer._fd is None  # closed all the same
