@@ -59,7 +59,7 @@ def test_a_link_reopens_a_comparison_in_its_mode(page, browser):
     assert view_of(again)["player"] == before["player"] and view_of(again)["mode"] == ["flip"]
     again.keyboard.press("Escape")
     # the dialog's close event, which rewrites the hash, fires after the key press returns
-    again.wait_for_function("!location.hash.includes('compare=')", timeout=5000)
+    again.wait_for_function("() => !location.hash.includes('compare=')", timeout=5000)
     again.close()
     assert errors == []
 
