@@ -1,4 +1,4 @@
-"""The ledger as a run uses it: every event is made durable, then applied in memory.
+"""The ledger as a run uses it: every event is written, then applied in memory.
 
 The order matters: an event is appended (written to the file) before the in-memory
 state that later decisions read is updated, so nothing is ever decided on a fact the
