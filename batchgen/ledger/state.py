@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from batchgen.errors import LedgerError
 from batchgen.durable import paused_gc
+from batchgen.timestamps import epoch
 
 PENDING, RUNNING, SUCCEEDED, FAILED = "pending", "running", "succeeded", "failed"
 STATES = (PENDING, RUNNING, SUCCEEDED, FAILED)
@@ -97,10 +98,17 @@ class SubmissionEvents:
             self.jobs[key] = KeyState(key, event.get("id"), event.get("sample"), RUNNING,
                                       body=event.get("body"), intent_t=event.get("t"),
                                       ambiguous=True)
-        elif ks.state in (PENDING, FAILED) or ks.ambiguous:
-            # A first attempt, a --retry-failed one, or a resend after a 429 (which moves
-            # the time recovery measures from).
+        elif ks.state in (PENDING, FAILED):
+            ks.begin_attempt(event)  # a first attempt, or a --retry-failed one
+        elif ks.ambiguous:
+            # A resend after a 429 moves the time recovery measures from to its own. A
+            # repeat of an earlier intent line (a restored or spliced ledger) must not move
+            # it back: recovery would count the settle time from the older call, prove the
+            # latest one "unsent" before the API lists its job, and pay twice.
+            latest = ks.intent_t
             ks.begin_attempt(event)
+            if (epoch(latest) or 0.0) > (epoch(ks.intent_t) or 0.0):
+                ks.intent_t = latest
         # Otherwise the API already has this key's job (a jobId, or its success): a runner
         # never writes an intent then, so the line is a repeat (a torn write replayed, a
         # ledger spliced by hand) and starting over would prove the key "unsent" and pay

@@ -39,3 +39,13 @@ def test_a_resend_after_a_429_still_moves_the_intent_time():
 def test_an_intent_after_a_failure_is_still_a_new_attempt():
     ks = replay([intent(), submitted(), failed(), intent(t=LATER)]).jobs[KEY]
     assert (ks.state, ks.job_id, ks.ambiguous, ks.intent_t) == ("running", None, True, LATER)
+
+
+def test_an_earlier_intent_repeated_after_a_resend_keeps_the_resend_time():
+    # intent, unsent, intent again (the resend), then a copy of the first line: recovery
+    # must count the settle time from the resend, the latest call the API may have.
+    ks = replay([intent(), {"event": "unsent", "t": LATER, "key": KEY}, intent(t=LATER),
+                 intent()]).jobs[KEY]
+    assert (ks.state, ks.ambiguous, ks.intent_t) == ("running", True, LATER)
+    ks = replay([intent(t=LATER), intent()]).jobs[KEY]
+    assert ks.intent_t == LATER

@@ -179,7 +179,7 @@ def test_plan_states_include_events_appended_after_the_checkpoint(tmp_path, alwa
 def test_plan_states_take_a_resend_after_a_429_appended_after_the_checkpoint(tmp_path, always):
     # The brief has no ambiguity flag: a key with an intent and nothing since is still
     # waiting for its answer, so the resend's intent moves its time (as a full replay does).
-    first = job_events(1, "running")[:1]
+    first = [{**job_events(1, "running")[0], "t": "2026-01-01T00:00:00.000Z"}]
     append(ledger_path(tmp_path), first)
     load_state(ledger_path(tmp_path))
     append(ledger_path(tmp_path), [{**first[0], "t": "2026-01-01T00:05:00.000Z"}])
