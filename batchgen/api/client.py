@@ -60,19 +60,21 @@ def resolve_base_url(base_url: str | None = None) -> str:
 class ScenarioClient:
     """Scenario's API over one httpx connection pool; use as `async with`.
 
-    Methods return the API's JSON (dicts, extra fields kept) and raise the errors of
+    `max_connections` API calls are in flight at once, and `storage_connections`
+    transfers to signed URLs (CDN downloads, upload parts) beside them. Methods return the API's JSON (dicts, extra fields kept) and raise the errors of
     `batchgen.errors`. `transport` plugs in e.g. `httpx.ASGITransport(sim.app)`.
     """
 
     def __init__(self, base_url: str | None = None, api_key: str | None = None,
                  api_secret: str | None = None, *, transport: httpx.AsyncBaseTransport | None = None,
                  timeout: httpx.Timeout = DEFAULT_TIMEOUT, retry: RetryPolicy = RetryPolicy(),
-                 max_connections: int = 32,
+                 max_connections: int = 8, storage_connections: int = 8,
                  sleep: Callable[[float], Awaitable[None]] = anyio.sleep) -> None:
         self.base_url = resolve_base_url(base_url)
         self._connection = Connection(self.base_url, Credentials.resolve(api_key, api_secret),
                                       transport=transport, timeout=timeout, retry=retry,
-                                      max_connections=max_connections, sleep=sleep)
+                                      max_connections=max_connections,
+                                      storage_connections=storage_connections, sleep=sleep)
         self._uploads = Uploads(self._connection)
 
     def __repr__(self) -> str:
@@ -190,7 +192,7 @@ class ScenarioClient:
         Raises URLExpired on 403 (get the asset again for a fresh URL), and the usual
         errors otherwise; a body cut short raises TransportError while reading.
         """
-        return open_download(self._connection.http, url)
+        return open_download(self._connection, url)
 
 
 def _filters(filters: dict[str, Any]) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""One connection to Scenario's API: the httpx pool, credentials, retries, reachability.
+"""One connection to Scenario's API: the httpx pools, credentials, retries, reachability.
 
 `ScenarioClient` and its uploads send every API call through a `Connection`: `call`
 for an idempotent call (retried as the RetryPolicy says, its JSON answer), `send` for
@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any, Awaitable, Callable
 
+import anyio
 import httpx
 
 from batchgen.api.answers import json_body, status_error, transport_error
@@ -20,11 +21,12 @@ from batchgen.api.retry import RetryPolicy, call_with_retry
 
 
 class Connection:
-    """The pool to `base_url`, with the credentials on every API call; see the module docstring."""
+    """The pool to `base_url`, with the credentials on every API call, and the pool for
+    signed URLs, without them; see the module docstring."""
 
     def __init__(self, base_url: str, credentials: Credentials, *,
                  transport: httpx.AsyncBaseTransport | None, timeout: httpx.Timeout,
-                 retry: RetryPolicy, max_connections: int,
+                 retry: RetryPolicy, max_connections: int, storage_connections: int,
                  sleep: Callable[[float], Awaitable[None]]) -> None:
         self.base_url = base_url
         self.credentials = credentials
@@ -33,12 +35,25 @@ class Connection:
         # Since when every call has failed to connect (monotonic), None while answers come:
         # the runner ends a run that could not reach the API for too long.
         self._unreachable_since: float | None = None
+        # Requests wait at a gate, not in httpx's pool: each time a connection is handed
+        # out or given back, the pool walks its queued requests and its connections (every
+        # idle one against every other), which at hundreds of jobs in flight cost more CPU
+        # than the calls themselves; and a request queued there past the pool timeout
+        # fails unsent, to be sent again after a back-off. Signed URLs (CDN downloads, upload parts) have a
+        # pool of their own, so long streams never hold the API calls up.
+        self.gate = anyio.Semaphore(max_connections)
         self.http = httpx.AsyncClient(
             base_url=base_url + "/", auth=BasicAuth(credentials), transport=transport,
             timeout=timeout, follow_redirects=False,
             limits=httpx.Limits(max_connections=max_connections,
                                 max_keepalive_connections=max_connections),
             headers={"accept": "application/json", "user-agent": "batchgen"})
+        self.storage_gate = anyio.Semaphore(storage_connections)
+        self.storage = httpx.AsyncClient(
+            transport=transport, timeout=timeout, follow_redirects=True,
+            limits=httpx.Limits(max_connections=storage_connections,
+                                max_keepalive_connections=storage_connections),
+            headers={"user-agent": "batchgen"})
 
     def __repr__(self) -> str:
         return f"Connection(base_url={self.base_url!r})"
@@ -49,8 +64,9 @@ class Connection:
         return 0.0 if since is None else time.monotonic() - since
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close both connection pools."""
         await self.http.aclose()
+        await self.storage.aclose()
 
     async def call(self, method: str, path: str, **kw: Any) -> dict[str, Any]:
         """An idempotent call, retried as the policy says; its JSON answer."""
@@ -63,7 +79,8 @@ class Connection:
         """One request; any answer but 2xx, and any transport failure, raises an APIError."""
         where = f"{method} /{path}"
         try:
-            response = await self.http.request(method, path, **kw)
+            async with self.gate:
+                response = await self.http.request(method, path, **kw)
         except httpx.TransportError as exc:
             if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout)):
                 if self._unreachable_since is None:

@@ -8,32 +8,36 @@ from typing import AsyncIterator
 import httpx
 
 from batchgen.api.answers import status_error, transport_error
+from batchgen.api.connection import Connection
 from batchgen.errors import TransportError, URLExpired
 
 
 @contextlib.asynccontextmanager
-async def open_download(http: httpx.AsyncClient, url: str) -> AsyncIterator["Download"]:
-    """Stream `url` over the pool `http`, without credentials (see `ScenarioClient.download`)."""
+async def open_download(connection: Connection, url: str) -> AsyncIterator["Download"]:
+    """Stream `url` over the connection's storage pool, without credentials (see
+    `ScenarioClient.download`); the stream holds a place at the storage gate until it closes."""
     if not url.startswith(("http://", "https://")):
         raise ValueError("download needs an absolute http(s) URL")
     # identity: the file is checked byte for byte against its size, never decoded.
+    http = connection.storage
     request = http.build_request("GET", url, headers={"accept": "*/*",
                                                    "accept-encoding": "identity"})
     where = f"GET {httpx.URL(url).copy_with(query=None)}"
-    try:
-        response = await http.send(request, auth=None, stream=True, follow_redirects=True)
-    except httpx.TransportError as exc:
-        raise transport_error(exc, where) from exc
-    try:
-        if response.status_code != 200:
-            await response.aread()
-            if response.status_code == 403:
-                raise URLExpired(f"the download URL was refused ({where}: 403); "
-                                 "get the asset again for a fresh URL", status=403)
-            raise status_error(response, where)
-        yield Download(response, where)
-    finally:
-        await response.aclose()
+    async with connection.storage_gate:
+        try:
+            response = await http.send(request, auth=None, stream=True, follow_redirects=True)
+        except httpx.TransportError as exc:
+            raise transport_error(exc, where) from exc
+        try:
+            if response.status_code != 200:
+                await response.aread()
+                if response.status_code == 403:
+                    raise URLExpired(f"the download URL was refused ({where}: 403); "
+                                     "get the asset again for a fresh URL", status=403)
+                raise status_error(response, where)
+            yield Download(response, where)
+        finally:
+            await response.aclose()
 
 
 class Download:

@@ -81,9 +81,10 @@ class Uploads:
             raise ServerError("an upload part URL is not an absolute http(s) URL")
         where = f"PUT {httpx.URL(url).copy_with(query=None)}"
         try:
-            response = await self._connection.http.put(
-                url, content=chunk, auth=None,
-                headers={"content-type": "application/octet-stream"})
+            async with self._connection.storage_gate:
+                response = await self._connection.storage.put(
+                    url, content=chunk, auth=None,
+                    headers={"content-type": "application/octet-stream"})
         except httpx.TransportError as exc:
             raise transport_error(exc, where) from exc
         if response.status_code in (401, 403, 410):

@@ -142,24 +142,27 @@ class Submitter:
                 # so that a hung call cannot hold the interruption up.
                 shield = anyio.move_on_after(self._timing.answer_grace, shield=True)
                 self._shields.add(shield)
-                # Busy only while the call is out: waiting after a 429 (no job was made),
-                # it must not stop another sample's recovery, which may hold the slot
-                # this job waits for (the two waited on each other for ever).
-                self._bodies.enter(body_id, body)
+                # Busy only while the call is out: waiting after a 429 (no job was made)
+                # or for the limiter to let the call go, it must not stop another
+                # sample's recovery, which may hold the slot this job waits for (the two
+                # waited on each other for ever).
                 try:
                     async with self._limiter.calling():
-                        with shield:
-                            answer = await self._client.generate(job.model, body)
-                            job_id = str(unwrap_job(answer)["jobId"])
-                            self._ledger.record({"event": "submitted", "key": job.key,
-                                                 "jobId": job_id,
-                                                 "cost": answer.get("creativeUnitsCost")})
-                            log.debug("submitted %s as %s", job.label(), job_id)
-                            self.submitted += 1
-                            self._limiter.accepted()
-                            return job_id
+                        self._bodies.enter(body_id, body)
+                        try:
+                            with shield:
+                                answer = await self._client.generate(job.model, body)
+                                job_id = str(unwrap_job(answer)["jobId"])
+                                self._ledger.record({"event": "submitted", "key": job.key,
+                                                     "jobId": job_id,
+                                                     "cost": answer.get("creativeUnitsCost")})
+                                log.debug("submitted %s as %s", job.label(), job_id)
+                                self.submitted += 1
+                                self._limiter.accepted()
+                                return job_id
+                        finally:
+                            self._bodies.leave(body_id)
                 finally:
-                    self._bodies.leave(body_id)
                     self._shields.discard(shield)
                 log.info("%s: interrupted before its answer came; it is recovered from the "
                          "job list later", job.label())
