@@ -96,7 +96,6 @@ class OutputFolder:
         self._ledger = ledger
         self._output = output
         self.downloaded = 0
-        self.bytes = 0
 
     def remove_leftovers(self) -> int:
         """Delete temporary files a killed run left behind (the caller holds the lock)."""
@@ -158,7 +157,6 @@ class OutputFolder:
         self._ledger.record({"event": "file", "key": job.key, "assetId": asset_id,
                              "path": rel, "bytes": size, "sha256": digest})
         self.downloaded += 1
-        self.bytes += size
         log.debug("%s: %d bytes, sha256 %s", rel, size, digest)
         return self._output / rel
 

@@ -254,7 +254,6 @@ class Recovery:
         self._last: _Listing | None = None
         self.recovered = 0
         self.unsent = 0
-        self.listings = 0
 
     async def resolve(self, key: str) -> str | None:
         """The jobId of an ambiguous key (recorded `recovered`), or None once it is
@@ -300,7 +299,6 @@ class Recovery:
                 break
             except RetriableError:
                 await anyio.sleep(self._timing.recovery_interval)
-        self.listings += 1
         self._last = _Listing(since=since, started=started, jobs=jobs)
         return self._last
 

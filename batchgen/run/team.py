@@ -15,7 +15,6 @@ from typing import Any, Callable
 from batchgen.errors import APIError
 
 log = logging.getLogger(__name__)
-TEAM_VARIABLE = "SCENARIO_TEAM_ID"
 
 
 async def team_ceiling(client: Any, team_id: str, say: Callable[[str], None]) -> int | None:

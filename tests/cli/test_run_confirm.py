@@ -4,34 +4,18 @@ from __future__ import annotations
 
 import io
 import sys
-from pathlib import Path
 
 import pytest
 
 from batchgen.ledger.events import ledger_path, read_events
-from runkit import cli_run, served_with_credentials, write_manifest
-
-MANIFEST = """\
-version: 1
-name: cliffs
-output: out
-prompts:
-  - Waves against a cliff, {light}
-matrix:
-  light: [dawn, noon, dusk]
-  resolution: [720p, 1080p]
-"""  # 3 x 30 CU + 3 x 60 CU = 270 CU
+from runkit import cli_run, generate_calls, served_with_credentials
+from runkit import harbour as manifest  # noqa: F401 (fixture): 10 jobs x 30 CU = 300 CU
 
 
 @pytest.fixture
 def api(monkeypatch):
     monkeypatch.setenv("BATCHGEN_CONFIRM_ABOVE_CU", "100")
     yield from served_with_credentials(monkeypatch)
-
-
-@pytest.fixture
-def manifest(tmp_path: Path) -> Path:
-    return write_manifest(tmp_path, "cliffs.yaml", MANIFEST)
 
 
 run = cli_run  # without --yes: the confirmation is what these tests are about
@@ -41,8 +25,8 @@ def test_without_a_terminal_a_run_above_the_threshold_needs_yes(api, manifest, c
     sim, url = api
     assert run(manifest, url) == 2
     err = capsys.readouterr().err
-    assert "270 CU" in err and "pass --yes" in err and "Nothing was submitted" in err
-    assert sum(sim.counters.generate_calls.values()) == 0
+    assert "300 CU" in err and "pass --yes" in err and "Nothing was submitted" in err
+    assert generate_calls(sim) == 0
     assert not [e for e in read_events(ledger_path(manifest.parent / "out")) if e["event"] == "intent"]
 
 
@@ -50,8 +34,8 @@ def test_with_yes_the_estimate_is_shown_and_the_run_goes_on(api, manifest, capsy
     sim, url = api
     assert run(manifest, url, "--yes") == 0
     err = capsys.readouterr().err
-    assert "resolution=1080p" in err and "total: 270 CU for 6 jobs" in err
-    assert len(sim.jobs) == 6
+    assert "resolution=720p  10 jobs x 30 CU" in err and "total: 300 CU for 10 jobs" in err
+    assert len(sim.jobs) == 10
 
 
 def test_a_cap_below_the_threshold_needs_no_confirmation(api, manifest, capsys):
@@ -59,7 +43,7 @@ def test_a_cap_below_the_threshold_needs_no_confirmation(api, manifest, capsys):
     assert run(manifest, url, "--max-cu", "90") == 1
     out = capsys.readouterr().out
     assert "stopped by the budget: spent 90 of 90 CU (--max-cu); 0 CU left" in out
-    assert sum(sim.counters.jobs_created.values()) == 2  # dawn at 720p (30) and 1080p (60)
+    assert sum(sim.counters.jobs_created.values()) == 3  # 3 x 30 CU; a 4th would pass the cap
 
 
 def test_on_a_terminal_the_user_is_asked(api, manifest, monkeypatch, capsys):
@@ -73,4 +57,4 @@ def test_on_a_terminal_the_user_is_asked(api, manifest, monkeypatch, capsys):
     monkeypatch.setattr("sys.stderr", Terminal())
     assert run(manifest, url) == 2
     assert "Submit? [y/N]" in sys.stderr.getvalue()
-    assert sum(sim.counters.generate_calls.values()) == 0
+    assert generate_calls(sim) == 0

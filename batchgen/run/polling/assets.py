@@ -25,7 +25,6 @@ class AssetCache:
         self._client = client
         self._assets: dict[str, dict[str, Any]] = {}
         self._pending: dict[str, anyio.Event] = {}
-        self.hits = 0
 
     def expect(self, asset_ids: list[str]) -> anyio.Event:
         """Mark assets as being fetched; returns the event set when the fetch ends."""
@@ -51,7 +50,6 @@ class AssetCache:
             await pending.wait()
         asset = self._assets.pop(asset_id, None)
         if asset is not None:
-            self.hits += 1
             return asset
         return await self._client.get_asset(asset_id)
 
