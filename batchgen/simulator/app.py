@@ -60,6 +60,10 @@ class Simulator(Knobs, GenerateRoutes, JobRoutes, AssetRoutes, UploadRoutes):
         self.uploads: dict[str, uploads.SimUpload] = {}
         self._asset_owner: dict[str, str] = {}  # video asset id -> job id
         self._dice = Dice(seed)
+        # Jobs' timelines come from a stream of their own: the n-th job created lives the
+        # same whatever other calls came first (list pages cut short, faults), so two
+        # clients run on one seed face the same work.
+        self._timelines = Dice(None if seed is None else f"{seed}/timelines")
         self._auth = "Basic " + base64.b64encode(f"{api_key}:{api_secret}".encode()).decode()
         self._url_secret = secrets.token_bytes(32)
         self._started = clock()

@@ -45,7 +45,7 @@ class FaultRates:
 class Dice:
     """The seeded random source every simulated decision draws from."""
 
-    def __init__(self, seed: int | None) -> None:
+    def __init__(self, seed: int | str | None) -> None:
         self.rng = random.Random(seed)
         self._lock = threading.Lock()
 

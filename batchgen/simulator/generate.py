@@ -84,18 +84,19 @@ class GenerateRoutes:
 
     def _create_job(self, body: dict[str, Any], cost: int) -> SimJob:
         now = self.clock()
-        duration = self._dice.uniform(*self.duration_range)
-        queue = self._dice.uniform(*self.queue_range) if self.queue_range else None
-        stall = self._dice.uniform(*self.stall_range) if self.stall_range else 0.0
+        timelines = self._timelines
+        duration = timelines.uniform(*self.duration_range)
+        queue = timelines.uniform(*self.queue_range) if self.queue_range else None
+        stall = timelines.uniform(*self.stall_range) if self.stall_range else 0.0
         job = SimJob(job_id=new_id(self._dice.rng, "job_"), body=body, created=now,
                      duration=duration + stall, time_scale=self.time_scale,
                      cost=cost, asset_ids=[new_id(self._dice.rng, "asset_")],
                      phases=phases(duration, queue, stall),
                      readable_after=self.unreadable_for / self.time_scale,
                      asset_delay=self.asset_pending_for / self.time_scale)
-        if self._dice.chance(self.faults.job_failure):
-            job.failure = self._dice.choice(FAILURE_MESSAGES)
-            job.fail_at = self._dice.uniform(0.25, 0.85)
+        if timelines.chance(self.faults.job_failure):
+            job.failure = timelines.choice(FAILURE_MESSAGES)
+            job.fail_at = timelines.uniform(0.25, 0.85)
         self.jobs[job.job_id] = job
         self._asset_owner.update(dict.fromkeys(job.asset_ids, job.job_id))
         self.counters.jobs_created[canonical_json(body)] += 1

@@ -198,7 +198,9 @@ def test_batch_without_jobs_says_so(browser, tmp_path):
 
 
 def test_screenshot_of_the_report(page, tmp_path):
-    page.wait_for_function("Array.from(document.querySelectorAll('.slot')).slice(0, 4)"
+    # A function, not an expression: Playwright evaluates a string while it polls, which
+    # the report's CSP refuses (the test then failed whenever the videos loaded late).
+    page.wait_for_function("() => Array.from(document.querySelectorAll('.slot')).slice(0, 4)"
                            ".every(s => s.firstElementChild && s.firstElementChild.readyState >= 2)")
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)

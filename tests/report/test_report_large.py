@@ -62,12 +62,12 @@ def test_a_thousand_job_report_opens_filters_relays_judges_and_enlarges_in_under
 
     def uncheck():
         page.locator("fieldset[data-axis=resolution] label", has_text="4k").locator("input").uncheck()
-        page.wait_for_function("document.querySelectorAll('figure.job').length === 750")
+        page.wait_for_function("() => document.querySelectorAll('figure.job').length === 750")
     assert (took := timed(uncheck)) < LIMIT, f"a filter took {took:.2f} s"
 
     def relay():
         page.select_option("#across", "style")
-        page.wait_for_function("document.querySelectorAll('thead th.col').length === 5")
+        page.wait_for_function("() => document.querySelectorAll('thead th.col').length === 5")
     assert (took := timed(relay)) < LIMIT, f"changing the axis took {took:.2f} s"
 
     def judge():

@@ -66,7 +66,7 @@ def test_a_link_reopens_a_comparison_in_its_mode(page, browser):
 
 def test_pasting_another_hash_into_the_open_page_applies_it(page):
     page.evaluate("location.hash = 'across=style&hide=' + encodeURIComponent('style=\"noir\"')")
-    page.wait_for_function("document.getElementById('across').value === 'style'")
+    page.wait_for_function("() => document.getElementById('across').value === 'style'")
     assert page.locator("thead th.col").count() == 1
     assert not page.locator("fieldset[data-axis=style] input").first.is_checked()
 

@@ -199,3 +199,22 @@ def test_stall_range_adds_a_stall_in_queued_to_the_jobs_life():
 def test_a_reversed_queue_range_is_refused():
     with pytest.raises(ValueError):
         simulator(queue_range=(2, 1))
+
+
+def test_the_nth_job_lives_the_same_whatever_calls_came_before_it():
+    # Two clients benchmarked on one seed must face the same work: list pages cut short
+    # and failed calls draw from the simulator's dice, never from the jobs' timelines.
+    def lives(busy: bool):
+        clock = ManualClock()
+        sim = simulator(clock=clock, duration_range=(2, 20), queue_range=(0.2, 1.2),
+                        stall_range=(0, 10), ceiling=100, seed=7, short_page_rate=0.5)
+        for i in range(6):
+            submit(sim, {"prompt": f"p{i}"})
+            if busy:
+                for _ in range(5):
+                    request(sim, "GET", "jobs", params={"type": "custom", "pageSize": 1,
+                                                        "updatedAfter": "2020-01-01T00:00:00Z"})
+        jobs = sorted(sim.jobs.values(), key=lambda job: job.created)
+        return [(job.duration, job.phases) for job in jobs]
+
+    assert lives(busy=True) == lives(busy=False)

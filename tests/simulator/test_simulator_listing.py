@@ -127,7 +127,9 @@ def test_a_type_filter_sorts_by_update_date():
 
 
 def test_short_and_empty_pages_come_while_a_token_is_set_and_paging_still_sees_every_job():
-    sim, _, ids = sim_with_jobs(30, short_page_rate=0.6, seed=11)
+    # Enough pages (about 40) that an empty one comes whatever the seed draws: each page is
+    # empty with a chance of 0.6 x 1/4.
+    sim, _, ids = sim_with_jobs(100, short_page_rate=0.6, seed=11)
     seen, sizes, token = [], [], None
     while True:
         answer = list_jobs(sim, pageSize=4, **({"paginationToken": token} if token else {}))
