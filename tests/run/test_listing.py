@@ -103,3 +103,33 @@ def test_while_the_list_fails_every_job_is_asked_alone_at_most_8_at_once():
     assert reader.list_calls == 1 and reader.job_calls == 20
     assert all(watchlist.jobs[j].final["status"] == "success" for j in ids)
     assert failing.most_in_flight == 8
+
+
+def test_a_listing_that_found_some_ends_due_leaves_the_rest_to_the_next_round_once():
+    clock = ManualClock()
+    sim = simulator(clock=clock, duration_range=(10.0, 10.0), short_page_rate=0.0)
+    timing = ListPollTiming(page_size=2)  # five jobs list as 2 + 2 + 1, newest first
+
+    async def go():
+        async with in_process_client(sim) as client:
+            ids = await ended_jobs(client, clock, 5)
+            watchlist = watching(ids, clock, timing)
+            watchlist.listed([{"updatedAt": iso(T0)}])
+            for due in (ids[0], ids[-1]):
+                watchlist.jobs[due].latest = clock() - 1.0
+            reader = ListReader(client, timing, watchlist, clock)
+            await reader.read(clock())
+            watchlist.after_round(clock(), reader.unread)
+            first = reader.list_calls, sorted(j for j, w in watchlist.jobs.items() if w.final)
+            cursor, left = watchlist.updated_after(), watchlist.jobs[ids[0]]
+            assert left.deferred and not left.overdue  # not read: its prediction stands
+            await reader.read(clock())
+            return ids, first, cursor, reader.list_calls, watchlist
+
+    ids, (calls, final), cursor, calls_after, watchlist = anyio.run(go)
+    # The first page brought the newest of the two: one call, the cursor stays behind.
+    assert calls == 1 and ids[-1] in final and ids[0] not in final
+    assert cursor == T0 - ListPollTiming().overlap
+    # The next round reads to the end, whatever it finds first, and moves the cursor.
+    assert calls_after == 1 + 3 and watchlist.jobs[ids[0]].final is not None
+    assert watchlist.updated_after() > cursor

@@ -23,7 +23,7 @@ SCALE = 100.0  # simulated seconds per real second
 def timing(scale: float = SCALE, **kw) -> ListPollTiming:
     """Production timings (simulated seconds) scaled to real seconds."""
     base = dict(interval=5.0, min_gap=0.5, margin=0.1, release_margin=0.05, gather_max=3.0,
-                overlap=2.0,
+                overlap=2.0, bulk_wait=2.5,
                 stale_after=30.0, unreadable_grace=300.0)
     base.update(kw)
     return ListPollTiming(**{k: v / scale for k, v in base.items()})
@@ -141,6 +141,58 @@ def test_download_urls_of_jobs_that_succeed_together_come_from_one_get_bulk():
     assert sim.counters.calls["POST /assets/get-bulk"] == poller.bulk_calls <= 2
 
 
+@pytest.mark.parametrize("bulk_wait, bulks", [(0.0, 2), (10.0, 1)])
+def test_download_urls_wait_up_to_bulk_wait_to_share_the_next_rounds_get_bulk(bulk_wait, bulks):
+    # Two jobs ending 6 s apart, further than a round gathers (gather_max 3 s): two rounds.
+    # A slower clock than most tests here, so the rounds fall where the ends are.
+    scale = 20.0
+    sim = simulator(time_scale=scale, duration_range=(20, 20.01), ceiling=100)
+
+    async def go():
+        async with polling(sim, bulk_wait=bulk_wait) as (client, poller):
+            urls = []
+
+            async def one(i: int) -> None:
+                await anyio.sleep(i * 6.0 / scale)
+                job_id = (await client.generate(MODEL, {"prompt": f"p{i}"}))["job"]["jobId"]
+                final = await poller.wait_final(job_id)
+                urls.append((await poller.assets.get_asset(final["metadata"]["assetIds"][0]))["url"])
+
+            async with anyio.create_task_group() as tg:
+                for i in range(2):
+                    tg.start_soon(one, i)
+            return poller, urls
+
+    poller, urls = anyio.run(go)
+    assert len(urls) == 2 and all(urls) and poller.rounds >= 2
+    assert sim.counters.calls["GET /assets/{asset_id}"] == 0
+    assert sim.counters.calls["POST /assets/get-bulk"] == poller.bulk_calls == bulks
+
+
+def test_a_url_waiting_for_the_next_round_is_fetched_when_no_job_is_left_to_wait_for():
+    # The short job's URL waits for the long job's next round; then nobody waits for the
+    # long job any more (its waiter gave up): no round comes, so the URL is fetched now.
+    sim = simulator(time_scale=SCALE, duration_range=(20, 20.01), ceiling=100)
+
+    async def go():
+        async with polling(sim, bulk_wait=1000.0) as (client, poller):
+            short = (await client.generate(MODEL, {"prompt": "short"}))["job"]["jobId"]
+            sim.duration_range = (2000.0, 2000.01)
+            long = (await client.generate(MODEL, {"prompt": "long"}))["job"]["jobId"]
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(poller.wait_final, long)
+                final = await poller.wait_final(short)
+                assert poller.bulk_calls == 0  # waiting for the long job's next round
+                tg.cancel_scope.cancel()
+            with anyio.fail_after(5):
+                asset = await poller.assets.get_asset(final["metadata"]["assetIds"][0])
+            return poller, asset
+
+    poller, asset = anyio.run(go)
+    assert asset["url"] and poller.bulk_calls == 1
+    assert sim.counters.calls["GET /assets/{asset_id}"] == 0
+
+
 def test_an_asset_asked_for_again_comes_fresh_from_the_api():
     sim = simulator(time_scale=SCALE, duration_range=(20, 20.01), ceiling=100)
 
@@ -202,8 +254,9 @@ def test_predicted_ends_make_detection_much_faster_than_the_interval(knobs):
     sim = simulator(time_scale=25.0, ceiling=100, seed=3, **knobs)
     poller, _, latencies = anyio.run(lambda: run_jobs(sim, 20, stagger=3.0, interval=30.0))
     # A fixed 30 s pace gives a median near 15 s; once the first jobs have taught the
-    # poller how progress relates to the end, its calls are timed to the ends.
-    assert statistics.median(latencies[5:]) < 5.0
+    # poller how progress relates to the end, its calls are timed to the ends (an end a
+    # listing stopped early left unread waits for the next round: up to gather_max, 3 s).
+    assert statistics.median(latencies[5:]) < 6.0
     assert poller.list_calls < 20 * 3
 
 

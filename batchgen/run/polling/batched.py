@@ -4,14 +4,16 @@
 waiting jobs share one loop that asks `GET /jobs?type=custom&updatedAfter=...`: each
 call reports every job that changed since the last one, however many are running
 (`listing`: its pages, and the jobs asked alone when the list cannot tell). When jobs
-succeed, their download URLs are fetched together with one `POST /assets/get-bulk`.
+succeed, their download URLs are fetched together with one `POST /assets/get-bulk`,
+made at the next round instead when that round comes within `bulk_wait` of the first
+success waiting (one call then serves both rounds' successes).
 
 When to ask comes from what the API reports, never from constants (`predict`):
 - each running job's pace (progress, `updatedAt`, its `in-progress` date) and how the
   finished jobs' ends related to their pace give a predicted end, expected and at the
   latest; a call is timed just after a cluster of latest ends, the cluster spanning the
   time in which about `ends_per_round` jobs end (a call and its get-bulk serve them all,
-  so polling costs about 2 / `ends_per_round` calls per job), at most `gather_max`;
+  so polling costs at most about 2 / `ends_per_round` calls per job), at most `gather_max`;
 - jobs nobody can predict yet are asked about at a gap of half the typical job's
   life (the finished jobs' median), and before any job finished at a third of the time since
   the first was watched: early calls for short jobs, few calls for long ones; never
@@ -29,6 +31,7 @@ the job stays running for the next run, never failed by a read error.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -59,13 +62,14 @@ class ListPollTiming:
     interval: float = 8.0  # longest gap between two list calls while jobs are watched
     min_gap: float = 0.5  # shortest gap between two list calls
     ends_per_round: float = 7.0  # predicted ends one list call should gather
-    gather_max: float = 4.0  # but an end waits at most this long for others to share its call
+    gather_max: float = 4.5  # but an end waits at most this long for others to share its call
     margin: float = 0.1  # ask this long after a cluster of latest predicted ends
     release_margin: float = 0.02  # free a slot this long after a job's latest predicted end
     overlap: float = 2.0  # updatedAfter reaches back this far behind the newest update seen
     stale_after: float = 30.0  # a job the list has not reported for this long is asked for alone
     unreadable_grace: float = 300.0  # a job unseen this long is left running for the next run
     page_size: int = 100
+    bulk_wait: float = 2.5  # a success's download URL waits at most this long to share a get-bulk
 
 
 class ListPoller:
@@ -88,6 +92,9 @@ class ListPoller:
         self.assets = AssetCache(client)
         self.rounds = 0
         self.bulk_calls = 0
+        # Successes whose download URLs wait for the next round's get-bulk.
+        self._unfetched: list[tuple[list[str], anyio.Event]] = []
+        self._unfetched_since: float | None = None
 
     @property
     def list_calls(self) -> int:
@@ -143,6 +150,12 @@ class ListPoller:
     async def _loop(self) -> None:
         while True:
             if not self._watched:
+                if self._unfetched:
+                    # No round comes to fetch them with. A denial reaches the downloader,
+                    # which asks for each asset alone.
+                    with contextlib.suppress(AccessDenied):
+                        await self._settle()
+                    continue
                 self._changed = anyio.Event()
                 await self._changed.wait()
                 continue
@@ -165,17 +178,24 @@ class ListPoller:
         self.schedule.round_at(started)
         self.rounds += 1
         await self.reader.read(started)
-        self.watchlist.after_round(started)
+        self.watchlist.after_round(started, self.reader.unread)
         await self._settle()
 
     async def _settle(self) -> None:
-        """Hand settled jobs to their waiters, then fetch their download URLs in one call."""
+        """Hand settled jobs to their waiters, then fetch their download URLs in one call,
+        unless the next round comes soon enough for its call to fetch them too."""
         finished, asset_ids = self.watchlist.take_settled()
-        ready = self.assets.expect(asset_ids) if asset_ids else None
+        if asset_ids:
+            self._unfetched.append((asset_ids, self.assets.expect(asset_ids)))
+            self._unfetched_since = self._unfetched_since or self._clock()
         for watch in finished:
             watch.done.set()
-        if ready is None:
+        if not self._unfetched or (
+                self._watched and self.schedule.next_round() - self._unfetched_since
+                <= self.timing.bulk_wait):
             return
+        batches, self._unfetched, self._unfetched_since = self._unfetched, [], None
+        asset_ids = [a for ids, _ in batches for a in ids]
         assets: list[dict[str, Any]] = []
         try:
             self.bulk_calls += 1
@@ -185,5 +205,6 @@ class ListPoller:
         except APIError:
             pass  # the downloader asks for each asset alone instead
         finally:
-            self.assets.fill(asset_ids, assets, ready)
+            for ids, ready in batches:
+                self.assets.fill(ids, assets, ready)
 

@@ -2,8 +2,9 @@
 
 Each round asks `GET /jobs?type=custom&updatedAfter=...` from the watchlist's cursor.
 Pagination is followed (short and empty pages included) until the listing ends, or
-until every job predicted to have ended is on the pages read: the cursor then stays,
-so the next round lists the rest again.
+until every job predicted to have ended is on the pages read, or some of them are and
+the round before read to the end: the cursor then stays, so the next round lists the
+rest again and reads to the end (the jobs due it left are `unread`: not proved late).
 
 Fallbacks, so a job is never lost: a job the list has not reported for `stale_after`
 seconds is asked for alone (`GET /jobs/{id}`), and while the list call fails every
@@ -41,6 +42,7 @@ class ListReader:
         self._watchlist = watchlist
         self._clock = clock
         self._list_failing = False
+        self.unread: set[str] = set()  # jobs due that this round's early stop left unread
         self.list_calls = self.job_calls = 0
 
     async def read(self, started: float) -> None:
@@ -82,6 +84,8 @@ class ListReader:
         found: list[dict[str, Any]] = []
         token = None
         due = self._watchlist.due(self._clock())
+        expected = len(due)
+        stopped_early, self.unread = bool(self.unread), set()
         while True:
             self.list_calls += 1
             jobs, token = await self._client.list_jobs(**filters, pagination_token=token)
@@ -90,7 +94,12 @@ class ListReader:
                 self._watchlist.listed(found)
                 return found
             due -= {str(j.get("jobId")) for j in jobs if j.get("status") in FINAL_STATUSES}
-            if not due and self._watchlist.started:
+            # Pages that already brought some of the ends this round was for: the others
+            # come with the next round, which reads to the end, so the cursor never stays
+            # behind two rounds in a row.
+            some = len(due) < expected and not stopped_early
+            if self._watchlist.started and (not due or some):
+                self.unread = due
                 return found  # the rest waits for the next round; the cursor stays
 
     async def _ask_alone(self, watch: Watch, now: float) -> None:

@@ -52,7 +52,13 @@ class Schedule:
         t = self.timing
         gap = self._gap()
         due = self._last_round + gap
-        predicted = [w for w in self._watched.values() if w.latest is not None and not w.overdue]
+        # A job a listing stopped early left unread waits for the next round, at most
+        # gather_max from the last: no call of its own, nor for its past end.
+        deferred = any(w.deferred for w in self._watched.values())
+        if deferred:
+            due = min(due, self._last_round + t.gather_max)
+        predicted = [w for w in self._watched.values()
+                     if w.latest is not None and not w.overdue and not w.deferred]
         ends = sorted(w.latest for w in predicted)
         if ends:
             gather = min(gap, self._gather())

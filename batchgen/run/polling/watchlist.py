@@ -38,6 +38,7 @@ class Watch:
     firm: bool = False  # the latest end may free the slot (`Prediction.firm`)
     overdue: bool = False  # a prediction proved wrong: keep to the gap for this job
     released: bool = False  # on_expected_end was called for it
+    deferred: bool = False  # due, left unread by a listing stopped early: the next round reads it
     waiters: int = 0
 
     @property
@@ -105,10 +106,13 @@ class Watchlist:
         return [w for w in self.jobs.values() if not w.settled and (
             list_failing or started - w.last_seen >= self.timing.stale_after)]
 
-    def after_round(self, started: float) -> None:
-        """Predictions a round proved wrong, and jobs unseen for the grace period."""
+    def after_round(self, started: float, unread: set[str] = frozenset()) -> None:
+        """Predictions a round proved wrong, and jobs unseen for the grace period; the
+        jobs due it left `unread` (a listing stopped early) wait for the next round."""
         for watch in self.jobs.values():
-            if not watch.settled and watch.latest is not None and started >= watch.latest:
+            watch.deferred = watch.job_id in unread
+            if (not watch.settled and not watch.deferred and watch.latest is not None
+                    and started >= watch.latest):
                 watch.overdue = True  # the prediction was wrong for this job
             if not watch.settled and started - watch.last_seen >= self.timing.unreadable_grace:
                 watch.unreadable = True
