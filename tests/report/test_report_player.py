@@ -5,6 +5,7 @@ compared side by side, by wipe and by flip, and the card-size control."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from batchgen.simulator.media import FPS
 from browserkit import needs_chromium
@@ -202,7 +203,8 @@ def test_flip_shows_one_video_at_a_time_in_the_same_place(page):
 def test_closing_the_compare_unpicks_the_cards(page):
     pick_and_compare(page)
     page.click("#player .close")
-    assert page.locator(".pick[aria-pressed=true]").count() == 0
+    # Waits for the page's handler: count() reads at once, and under load it read first.
+    expect(page.locator(".pick[aria-pressed=true]")).to_have_count(0)
 
 
 def test_card_size_control_resizes_every_card(page):
